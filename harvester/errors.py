@@ -1,0 +1,65 @@
+"""One exception tree for harvester.
+
+    HarvesterError                 base; every error harvester raises on purpose
+    ├── ConfigError                the configuration is wrong (file, outlet and key named); exit 2
+    ├── FetchError                 a network or HTTP failure (DNS, connect, timeout, 5xx ...); exit 4
+    ├── RefusedError               we chose not to fetch or keep it (robots, size cap, private
+    │                              address, scheme); exit 5
+    ├── NotAnArticleError          fetched fine but the page is not an article; exit 3
+    ├── DiscoveryError             a feed, sitemap or section page could not be parsed (or was unsafe)
+    └── ArchiveError               the archive could not be read or written (disk, catalog); exit 6
+        └── ArchiveLockedError     another process holds the archive's writer lock
+
+Third-party exceptions (httpx, sqlite3, warcio, lxml) never escape the module that imports the
+library: they are translated at that seam into one of these.  Expected outcomes of a fetch (refused,
+not an article) travel as values (see ``harvester.models``); the exceptions with the same names are
+what the public convenience API (``fetch_url``) raises for callers that prefer exceptions.
+"""
+
+from __future__ import annotations
+
+
+class HarvesterError(Exception):
+    """Base class of every error harvester raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(HarvesterError):
+    """The configuration is invalid. The message names the file, the outlet and the key."""
+
+    exit_code = 2
+
+
+class NotAnArticleError(HarvesterError):
+    """The page was fetched but is not an article (not HTML, too little text, ...)."""
+
+    exit_code = 3
+
+
+class FetchError(HarvesterError):
+    """A network or HTTP failure: DNS, connect, TLS, timeout, deadline, HTTP error status."""
+
+    exit_code = 4
+
+
+class RefusedError(HarvesterError):
+    """harvester refused the URL or its body: robots.txt, size cap, private address, scheme."""
+
+    exit_code = 5
+
+
+class DiscoveryError(HarvesterError):
+    """A feed, sitemap or section page could not be parsed, or was refused as unsafe (XML bombs)."""
+
+    exit_code = 4
+
+
+class ArchiveError(HarvesterError):
+    """The archive (WARC files or catalog) could not be read or written."""
+
+    exit_code = 6
+
+
+class ArchiveLockedError(ArchiveError):
+    """Another process already writes to this archive."""
