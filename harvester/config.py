@@ -282,9 +282,9 @@ def _fetch(v: _Validator, raw: Mapping[str, Any]) -> FetchSettings:
     return FetchSettings(
         user_agent=ua,
         # zero is a valid delay (tests, your own servers); parse_duration wants positive
-        per_host_delay=0.0 if delay in (0, "0", "0s") else v.convert(
-            where, "per_host_delay", delay, parse_duration
-        ),
+        per_host_delay=0.0
+        if delay in (0, "0", "0s")
+        else v.convert(where, "per_host_delay", delay, parse_duration),
         timeout=v.convert(where, "timeout", raw.get("timeout", d.timeout), parse_duration),
         deadline=v.convert(where, "deadline", raw.get("deadline", d.deadline), parse_duration),
         max_page_bytes=v.convert(

@@ -2,11 +2,11 @@
 
     HarvesterError                 base; every error harvester raises on purpose
     ├── ConfigError                the configuration is wrong (file, outlet and key named); exit 2
-    ├── FetchError                 a network or HTTP failure (DNS, connect, timeout, 5xx ...); exit 4
+    ├── FetchError                 network or HTTP failure (DNS, connect, timeout, 5xx); exit 4
     ├── RefusedError               we chose not to fetch or keep it (robots, size cap, private
     │                              address, scheme); exit 5
     ├── NotAnArticleError          fetched fine but the page is not an article; exit 3
-    ├── DiscoveryError             a feed, sitemap or section page could not be parsed (or was unsafe)
+    ├── DiscoveryError             a feed, sitemap or section page is unparsable or unsafe
     └── ArchiveError               the archive could not be read or written (disk, catalog); exit 6
         └── ArchiveLockedError     another process holds the archive's writer lock
 

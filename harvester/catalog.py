@@ -1,0 +1,257 @@
+"""The catalog: an index over the WARC files (captures, articles), in SQLite.
+
+The WARC files are the source of truth; the catalog maps each capture to its file and offset and
+keeps the export record of each archived article so readers need not open WARC files to list
+them. It runs in WAL mode: readers never block the writer. The :class:`Catalog` Protocol is the
+seam a PostgreSQL store will implement later; :class:`SqliteCatalog` is the one implementation.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from harvester.errors import ArchiveError
+from harvester.models import ExportRecord
+
+__all__ = ["CATALOG_NAME", "ArticleRow", "CaptureRow", "Catalog", "SqliteCatalog"]
+
+CATALOG_NAME = "index.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    fetched TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    record_type TEXT NOT NULL CHECK (record_type IN ('response', 'revisit')),
+    payload_digest TEXT NOT NULL,
+    file TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    record_id TEXT NOT NULL UNIQUE,
+    refers_to TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_by_url ON captures (url, id);
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    final_url TEXT NOT NULL,
+    outlet TEXT,
+    story TEXT NOT NULL,
+    capture_record_id TEXT NOT NULL,
+    metadata_file TEXT NOT NULL,
+    metadata_offset INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_by_final_url ON articles (final_url, id);
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureRow:
+    """One archived response (or revisit) record."""
+
+    url: str
+    fetched: str
+    status: int
+    record_type: str
+    payload_digest: str
+    file: str
+    offset: int
+    length: int
+    record_id: str
+    refers_to: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticleRow:
+    """One archived article: its export record and where its metadata record lies."""
+
+    record: ExportRecord
+    capture_record_id: str
+    metadata_file: str
+    metadata_offset: int
+
+
+class Catalog(Protocol):
+    """The catalog seam. Every method raises ArchiveError when the store fails."""
+
+    def add_capture(self, row: CaptureRow) -> None:
+        """Record a response or revisit record."""
+        ...
+
+    def latest_response(self, url: str) -> CaptureRow | None:
+        """The newest ``response`` record for ``url`` (what a revisit refers to), or None."""
+        ...
+
+    def latest_capture(self, url: str) -> CaptureRow | None:
+        """The newest response or revisit record for ``url``, or None."""
+        ...
+
+    def add_article(self, row: ArticleRow) -> None:
+        """Record an archived article."""
+        ...
+
+    def article(self, final_url: str) -> ExportRecord | None:
+        """The newest export record for ``final_url`` (or for a requested ``url``), or None."""
+        ...
+
+    def articles(self) -> Iterator[ExportRecord]:
+        """The newest record of every archived article, in the order they were first archived."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Row counts: ``captures`` and ``articles``."""
+        ...
+
+
+class SqliteCatalog:
+    """The SQLite catalog at ``<archive>/index.sqlite``. Use as a context manager."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        try:
+            if readonly:
+                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                self._db.commit()
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"cannot open catalog {path}: {exc}") from exc
+
+    def __enter__(self) -> SqliteCatalog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def _write(self, sql: str, params: tuple[object, ...]) -> None:
+        try:
+            with self._db:
+                self._db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"cannot write catalog {self.path}: {exc}") from exc
+
+    def _rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"cannot read catalog {self.path}: {exc}") from exc
+
+    def add_capture(self, row: CaptureRow) -> None:
+        """Record a response or revisit record."""
+        self._write(
+            "INSERT INTO captures (url, fetched, status, record_type, payload_digest, file,"
+            " offset, length, record_id, refers_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.url,
+                row.fetched,
+                row.status,
+                row.record_type,
+                row.payload_digest,
+                row.file,
+                row.offset,
+                row.length,
+                row.record_id,
+                row.refers_to,
+            ),
+        )
+
+    def _capture(self, where: str, url: str) -> CaptureRow | None:
+        rows = self._rows(
+            "SELECT url, fetched, status, record_type, payload_digest, file, offset, length,"
+            f" record_id, refers_to FROM captures WHERE url = ? {where}"  # noqa: S608 (fixed SQL)
+            " ORDER BY id DESC LIMIT 1",
+            (url,),
+        )
+        if not rows:
+            return None
+        u, fetched, status, rtype, digest, file, offset, length, rid, refers = rows[0]
+        return CaptureRow(
+            url=str(u),
+            fetched=str(fetched),
+            status=int(str(status)),
+            record_type=str(rtype),
+            payload_digest=str(digest),
+            file=str(file),
+            offset=int(str(offset)),
+            length=int(str(length)),
+            record_id=str(rid),
+            refers_to=str(refers) if refers is not None else None,
+        )
+
+    def latest_response(self, url: str) -> CaptureRow | None:
+        """The newest ``response`` record for ``url``, or None."""
+        return self._capture("AND record_type = 'response'", url)
+
+    def latest_capture(self, url: str) -> CaptureRow | None:
+        """The newest response or revisit record for ``url``, or None."""
+        return self._capture("", url)
+
+    def add_article(self, row: ArticleRow) -> None:
+        """Record an archived article."""
+        rec = row.record
+        self._write(
+            "INSERT INTO articles (url, final_url, outlet, story, capture_record_id,"
+            " metadata_file, metadata_offset, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rec.url,
+                rec.final_url,
+                rec.outlet,
+                rec.story,
+                row.capture_record_id,
+                row.metadata_file,
+                row.metadata_offset,
+                json.dumps(rec.to_json(), ensure_ascii=False),
+            ),
+        )
+
+    def article(self, final_url: str) -> ExportRecord | None:
+        """The newest export record whose final or requested URL is ``final_url``, or None."""
+        rows = self._rows(
+            "SELECT record FROM articles WHERE final_url = ? OR url = ? ORDER BY id DESC LIMIT 1",
+            (final_url, final_url),
+        )
+        return ExportRecord.from_json(json.loads(str(rows[0][0]))) if rows else None
+
+    def articles(self) -> Iterator[ExportRecord]:
+        """The newest record of every archived article, in first-archived order."""
+        rows = self._rows(
+            "SELECT a.record FROM articles a JOIN ("
+            " SELECT final_url, MIN(id) AS first, MAX(id) AS last FROM articles GROUP BY final_url"
+            ") g ON a.id = g.last ORDER BY g.first"
+        )
+        for (record,) in rows:
+            yield ExportRecord.from_json(json.loads(str(record)))
+
+    def counts(self) -> dict[str, int]:
+        """Row counts: ``captures`` and ``articles``."""
+        return {
+            table: int(str(self._rows(f"SELECT COUNT(*) FROM {table}")[0][0]))  # noqa: S608
+            for table in ("captures", "articles")
+        }

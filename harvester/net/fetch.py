@@ -1,0 +1,305 @@
+"""The fetcher: the only place that talks HTTP (with httpx).
+
+``HttpFetcher.fetch(url)`` returns a value, never raises for network trouble:
+
+* ``Fetched``     every hop of the redirect chain (3xx hops included), the final response last,
+                  whatever its status; bodies complete and under the size cap;
+* ``Refused``     robots.txt disallows the URL, a body exceeds ``max_page_bytes`` (raw or decoded),
+                  a hop resolves to a non-public address, or the scheme is not http(s);
+* ``FetchFailed`` DNS/connect/TLS failure, a timeout, the overall deadline, a redirect loop or
+                  more than ``max_redirects`` redirects.
+
+Redirects are followed here, not by httpx, so every hop is checked by the SSRF guard and robots
+rules and archived. Bodies are streamed and counted while they arrive, so a huge or endless body
+costs at most ``max_page_bytes`` of memory. We only offer ``gzip, deflate`` so we can decode with a
+cap ourselves.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from harvester.clock import Clock, SystemClock
+from harvester.config import FetchSettings
+from harvester.errors import RefusedError
+from harvester.models import Exchange, Fetched, FetchFailed, FetchResult, Refused
+from harvester.net.guard import AddressPolicy, GuardedBackend
+from harvester.net.robots import ROBOTS_MAX_BYTES, RobotsRules, rules_for_status
+
+__all__ = ["Fetcher", "HttpFetcher"]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# RFC 9309 2.3.1.2: follow at least five redirects for robots.txt.
+_ROBOTS_REDIRECTS = 5
+_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+class Fetcher(Protocol):
+    """The fetch seam. ``fetch`` returns Fetched | Refused | FetchFailed and does not raise."""
+
+    def fetch(self, url: str) -> FetchResult:
+        """Fetch ``url`` following redirects; see the module docstring for each outcome."""
+        ...
+
+
+class _TooLarge(Exception):
+    """Internal: a body passed the size cap."""
+
+
+class _Deadline(Exception):
+    """Internal: the overall deadline passed while reading."""
+
+
+@dataclass
+class _RobotsCache:
+    """robots.txt rules per origin for the lifetime of one fetcher."""
+
+    rules: dict[str, RobotsRules] = field(default_factory=dict)
+
+
+class HttpFetcher:
+    """Fetches with limits and safety checks. Use as a context manager (it owns a connection pool).
+
+    ``transport`` replaces the guarded network transport (tests pass ``httpx.MockTransport``).
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock or SystemClock()
+        self._policy = AddressPolicy(
+            allow_private_networks=settings.allow_private_networks,
+            allow_hosts=settings.allow_hosts,
+        )
+        if transport is None:
+            guarded = httpx.HTTPTransport()
+            # httpx has no public hook for the resolver: swap the pool for one whose network
+            # backend checks every address it connects to (see net/guard.py).
+            guarded._pool = httpcore.ConnectionPool(
+                ssl_context=httpx.create_ssl_context(),
+                network_backend=GuardedBackend(self._policy),
+                max_connections=100,
+            )
+            transport = guarded
+        self._client = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(settings.timeout),
+            follow_redirects=False,
+            trust_env=False,
+            headers={
+                "User-Agent": settings.user_agent,
+                "Accept": _ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+            },
+        )
+        self._robots = _RobotsCache()
+
+    def __enter__(self) -> HttpFetcher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def fetch(self, url: str) -> FetchResult:
+        """Fetch ``url``, following up to ``max_redirects`` redirects (see module docstring)."""
+        deadline = self._clock.monotonic() + self._settings.deadline
+        chain: list[Exchange] = []
+        seen: set[str] = set()
+        current = url
+        for _ in range(self._settings.max_redirects + 1):
+            if current in seen:
+                return FetchFailed(
+                    url=url, reason=f"redirect loop at {current}", chain=tuple(chain)
+                )
+            seen.add(current)
+            if self._settings.respect_robots:
+                refusal = self._robots_refusal(current, deadline)
+                if refusal is not None:
+                    return Refused(url=current, reason=refusal, chain=tuple(chain))
+            result = self._exchange(current, deadline, self._settings.max_page_bytes)
+            if not isinstance(result, Exchange):
+                return _with_chain(result, chain)
+            chain.append(result)
+            location = result.location
+            if result.status not in _REDIRECTS or not location:
+                return Fetched(chain=tuple(chain))
+            current = urljoin(current, location.strip())
+        return FetchFailed(
+            url=url,
+            reason=f"more than {self._settings.max_redirects} redirects",
+            chain=tuple(chain),
+        )
+
+    def _robots_refusal(self, url: str, deadline: float) -> str | None:
+        """A refusal reason when robots.txt disallows ``url``, else None."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        rules = self._robots.rules.get(origin)
+        if rules is None:
+            rules = self._load_robots(origin + "/robots.txt", deadline)
+            self._robots.rules[origin] = rules
+        if rules.allowed(url):
+            return None
+        return f"refused: robots.txt of {parts.netloc} disallows {url}"
+
+    def _load_robots(self, robots_url: str, deadline: float) -> RobotsRules:
+        """Fetch and interpret robots.txt (RFC 9309: unreachable = disallow, 4xx = allow)."""
+        ua = self._settings.user_agent
+        current = robots_url
+        for _ in range(_ROBOTS_REDIRECTS + 1):
+            result = self._exchange(current, deadline, ROBOTS_MAX_BYTES, truncate=True)
+            if not isinstance(result, Exchange):
+                return rules_for_status(503, b"", ua)
+            location = result.location
+            if result.status in _REDIRECTS and location:
+                current = urljoin(current, location.strip())
+                continue
+            return rules_for_status(result.status, result.content, ua)
+        return rules_for_status(404, b"", ua)  # RFC 9309 2.3.1.2: too many redirects -> 4xx
+
+    def _exchange(
+        self, url: str, deadline: float, cap: int, *, truncate: bool = False
+    ) -> Exchange | Refused | FetchFailed:
+        """One request/response. With ``truncate`` a body over ``cap`` is cut, else refused."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return Refused(url=url, reason=f"refused: not an http(s) URL: {url}")
+        started = self._clock.now()
+        try:
+            request = self._client.build_request("GET", url)
+            response = self._client.send(request, stream=True)
+        except RefusedError as exc:
+            return Refused(url=url, reason=str(exc))
+        except httpx.TimeoutException:
+            return FetchFailed(url=url, reason=f"timeout after {self._settings.timeout:g}s: {url}")
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return FetchFailed(url=url, reason=f"{_describe(exc)}: {url}")
+        try:
+            body, truncated = self._read_body(response, deadline, cap, truncate=truncate)
+            content = _decode(body, response.headers.get("content-encoding", ""), cap)
+        except _TooLarge:
+            return Refused(url=url, reason=f"refused: body larger than {cap} bytes: {url}")
+        except zlib.error as exc:
+            return FetchFailed(url=url, reason=f"corrupt compressed body ({exc}): {url}")
+        except _Deadline:
+            return FetchFailed(
+                url=url, reason=f"deadline of {self._settings.deadline:g}s exceeded: {url}"
+            )
+        except httpx.TimeoutException:
+            return FetchFailed(url=url, reason=f"timeout after {self._settings.timeout:g}s: {url}")
+        except httpx.HTTPError as exc:
+            return FetchFailed(url=url, reason=f"{_describe(exc)}: {url}")
+        finally:
+            response.close()
+        return Exchange(
+            url=url,
+            request_headers=_text_headers(request.headers.raw),
+            http_version=response.http_version or "HTTP/1.1",
+            status=response.status_code,
+            reason=response.reason_phrase,
+            response_headers=_text_headers(response.headers.raw),
+            body=body,
+            content=content,
+            truncated="length" if truncated else None,
+            started=started,
+            peer_ip=_peer_ip(response),
+        )
+
+    def _read_body(
+        self, response: httpx.Response, deadline: float, cap: int, *, truncate: bool
+    ) -> tuple[bytes, bool]:
+        declared = response.headers.get("content-length", "")
+        if not truncate and declared.isdigit() and int(declared) > cap:
+            raise _TooLarge
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_raw():
+            size += len(chunk)
+            if size > cap:
+                if not truncate:
+                    raise _TooLarge
+                chunks.append(chunk[: len(chunk) - (size - cap)])
+                return b"".join(chunks), True
+            chunks.append(chunk)
+            if self._clock.monotonic() > deadline:
+                raise _Deadline
+        return b"".join(chunks), False
+
+
+def _with_chain(result: Refused | FetchFailed, chain: list[Exchange]) -> Refused | FetchFailed:
+    if isinstance(result, Refused):
+        return Refused(url=result.url, reason=result.reason, chain=tuple(chain))
+    return FetchFailed(url=result.url, reason=result.reason, chain=tuple(chain))
+
+
+def _decode(body: bytes, encoding: str, cap: int) -> bytes:
+    """Undo the content coding with an output cap (a small gzip can expand a thousandfold)."""
+    codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
+    data = body
+    for coding in reversed(codings):
+        if coding in ("gzip", "x-gzip"):
+            data = _inflate(data, zlib.MAX_WBITS | 16, cap)
+        elif coding == "deflate":
+            try:
+                data = _inflate(data, zlib.MAX_WBITS, cap)
+            except zlib.error:
+                # Some servers send raw deflate without the zlib header.
+                data = _inflate(data, -zlib.MAX_WBITS, cap)
+        elif coding != "identity":
+            # Not offered by us; keep the bytes as they came and let extraction judge them.
+            return data
+    return data
+
+
+def _inflate(data: bytes, wbits: int, cap: int) -> bytes:
+    decomp = zlib.decompressobj(wbits)
+    try:
+        out = decomp.decompress(data, cap + 1)
+    except zlib.error:
+        if wbits < 0:
+            return data
+        raise
+    if len(out) > cap:
+        raise _TooLarge
+    return out
+
+
+def _text_headers(raw: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
+
+
+def _peer_ip(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    try:
+        addr = stream.get_extra_info("server_addr")
+    except (AttributeError, OSError):
+        return None
+    return str(addr[0]) if addr else None
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"network error ({type(exc).__name__}: {text.splitlines()[0]})"

@@ -1,0 +1,147 @@
+"""Writing WARC files: one gzip member per record, ``.open`` while written, renamed when closed.
+
+Files live at ``<root>/warc/YYYY/MM/<prefix>-<utc>-<serial>-<host>.warc.gz``. A file starts with a
+``warcinfo`` record, grows by whole records, is flushed and fsynced after every batch (a capture),
+and is renamed to drop ``.open`` when it is closed or when it passes ``rotate_size``. Locations are
+reported with the final (closed) name, relative to the archive root, so catalog rows never change.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from warcio.warcwriter import WARCWriter
+
+from harvester.clock import Clock
+from harvester.errors import ArchiveError
+from harvester.warc.records import WARC_VERSION, Record, build_warcinfo, warc_date
+
+__all__ = ["OPEN_SUFFIX", "RecordSpan", "WarcFileWriter"]
+
+OPEN_SUFFIX = ".open"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordSpan:
+    """Where one written record lies: final file name (relative to the root), offset, length."""
+
+    file: str
+    offset: int
+    length: int
+    record_id: str
+
+
+class WarcFileWriter:
+    """Appends records to the current WARC file; rotates and renames. Not thread-safe."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        prefix: str,
+        rotate_size: int,
+        clock: Clock,
+        new_id: Callable[[], str],
+        info: Mapping[str, str],
+        hostname: str | None = None,
+    ) -> None:
+        self._root = root
+        self._prefix = prefix
+        self._rotate_size = rotate_size
+        self._clock = clock
+        self._new_id = new_id
+        self._info = dict(info)
+        host = hostname or socket.gethostname() or "localhost"
+        self._host = "".join(c if c.isalnum() or c in "-." else "-" for c in host)[:63]
+        self._serial = 0
+        self._file: IO[bytes] | None = None
+        self._final: Path | None = None
+        self._warc: WARCWriter | None = None
+
+    def __enter__(self) -> WarcFileWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def current_file(self) -> str | None:
+        """The final name (relative to the root) of the file being written, if one is open."""
+        return self._relative(self._final) if self._final else None
+
+    def write(self, records: Sequence[Record]) -> list[RecordSpan]:
+        """Append ``records`` as one durable batch; returns where each landed.
+
+        Raises ArchiveError when the file cannot be written (disk full, permissions).
+        """
+        try:
+            if self._file is None or self._file.tell() >= self._rotate_size:
+                self._rotate()
+            assert self._file is not None and self._warc is not None and self._final is not None
+            spans = []
+            for record in records:
+                offset = self._file.tell()
+                self._warc.write_record(record)
+                spans.append(
+                    RecordSpan(
+                        file=self._relative(self._final),
+                        offset=offset,
+                        length=self._file.tell() - offset,
+                        record_id=record.rec_headers.get_header("WARC-Record-ID"),
+                    )
+                )
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise ArchiveError(f"cannot write WARC file under {self._root}: {exc}") from exc
+        return spans
+
+    def close(self) -> None:
+        """Close the current file (if any) and rename it to its final name."""
+        if self._file is None or self._final is None:
+            return
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            Path(str(self._final) + OPEN_SUFFIX).rename(self._final)
+        except OSError as exc:
+            raise ArchiveError(f"cannot close WARC file {self._final}: {exc}") from exc
+        finally:
+            self._file = None
+            self._warc = None
+            self._final = None
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self._root).as_posix()
+
+    def _rotate(self) -> None:
+        self.close()
+        now = self._clock.now()
+        directory = self._root / "warc" / f"{now:%Y}" / f"{now:%m}"
+        directory.mkdir(parents=True, exist_ok=True)
+        while True:
+            self._serial += 1
+            name = f"{self._prefix}-{now:%Y%m%d%H%M%S}-{self._serial:05d}-{self._host}.warc.gz"
+            final = directory / name
+            opened = Path(str(final) + OPEN_SUFFIX)
+            if not final.exists() and not opened.exists():
+                break
+        self._file = opened.open("xb")
+        self._final = final
+        self._warc = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
+        info = build_warcinfo(
+            filename=name, info=self._info, record_id=self._new_id(), date=warc_date(now)
+        )
+        self._warc.write_record(info)
