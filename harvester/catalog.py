@@ -123,7 +123,8 @@ class SqliteCatalog:
                 self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(path, timeout=30)
+                # One connection, used by one thread at a time (the daemon serialises jobs).
+                self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
@@ -182,12 +183,12 @@ class SqliteCatalog:
             ),
         )
 
-    def _capture(self, where: str, url: str) -> CaptureRow | None:
+    def _capture(self, url: str, *, responses_only: bool) -> CaptureRow | None:
         rows = self._rows(
             "SELECT url, fetched, status, record_type, payload_digest, file, offset, length,"
-            f" record_id, refers_to FROM captures WHERE url = ? {where}"  # noqa: S608 (fixed SQL)
-            " ORDER BY id DESC LIMIT 1",
-            (url,),
+            " record_id, refers_to FROM captures"
+            " WHERE url = ? AND (? = 0 OR record_type = 'response') ORDER BY id DESC LIMIT 1",
+            (url, int(responses_only)),
         )
         if not rows:
             return None
@@ -207,11 +208,11 @@ class SqliteCatalog:
 
     def latest_response(self, url: str) -> CaptureRow | None:
         """The newest ``response`` record for ``url``, or None."""
-        return self._capture("AND record_type = 'response'", url)
+        return self._capture(url, responses_only=True)
 
     def latest_capture(self, url: str) -> CaptureRow | None:
         """The newest response or revisit record for ``url``, or None."""
-        return self._capture("", url)
+        return self._capture(url, responses_only=False)
 
     def add_article(self, row: ArticleRow) -> None:
         """Record an archived article."""

@@ -17,7 +17,9 @@ cap ourselves.
 
 from __future__ import annotations
 
+import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
@@ -76,9 +78,13 @@ class HttpFetcher:
         *,
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self._clock = clock or SystemClock()
+        self._sleep = sleep
+        # monotonic time of the last request per host:port, for per_host_delay
+        self._last_request: dict[str, float] = {}
         self._policy = AddressPolicy(
             allow_private_networks=settings.allow_private_networks,
             allow_hosts=settings.allow_hosts,
@@ -134,9 +140,9 @@ class HttpFetcher:
                 )
             seen.add(current)
             if self._settings.respect_robots:
-                refusal = self._robots_refusal(current, deadline)
-                if refusal is not None:
-                    return Refused(url=current, reason=refusal, chain=tuple(chain))
+                stop = self._robots_refusal(current, deadline)
+                if stop is not None:
+                    return _with_chain(stop, chain)
             result = self._exchange(current, deadline, self._settings.max_page_bytes)
             if not isinstance(result, Exchange):
                 return _with_chain(result, chain)
@@ -151,26 +157,33 @@ class HttpFetcher:
             chain=tuple(chain),
         )
 
-    def _robots_refusal(self, url: str, deadline: float) -> str | None:
-        """A refusal reason when robots.txt disallows ``url``, else None."""
+    def _robots_refusal(self, url: str, deadline: float) -> Refused | FetchFailed | None:
+        """Why robots.txt stops ``url`` (a refusal, or a failure to fetch robots.txt), or None."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         rules = self._robots.rules.get(origin)
         if rules is None:
-            rules = self._load_robots(origin + "/robots.txt", deadline)
-            self._robots.rules[origin] = rules
+            loaded = self._load_robots(origin + "/robots.txt", deadline)
+            if isinstance(loaded, FetchFailed):
+                # Not cached: the network may come back. RFC 9309 says unreachable means
+                # disallow, so the URL is not fetched; the user sees the network failure.
+                return FetchFailed(url=url, reason=f"robots.txt unreachable: {loaded.reason}")
+            if isinstance(loaded, Refused):
+                # The guard refused the host itself: say that, not "robots disallows".
+                return Refused(url=url, reason=loaded.reason)
+            rules = self._robots.rules[origin] = loaded
         if rules.allowed(url):
             return None
-        return f"refused: robots.txt of {parts.netloc} disallows {url}"
+        return Refused(url=url, reason=f"refused: robots.txt of {parts.netloc} disallows {url}")
 
-    def _load_robots(self, robots_url: str, deadline: float) -> RobotsRules:
-        """Fetch and interpret robots.txt (RFC 9309: unreachable = disallow, 4xx = allow)."""
+    def _load_robots(self, robots_url: str, deadline: float) -> RobotsRules | Refused | FetchFailed:
+        """Fetch and interpret robots.txt (RFC 9309: 5xx = disallow, 4xx = allow)."""
         ua = self._settings.user_agent
         current = robots_url
         for _ in range(_ROBOTS_REDIRECTS + 1):
             result = self._exchange(current, deadline, ROBOTS_MAX_BYTES, truncate=True)
             if not isinstance(result, Exchange):
-                return rules_for_status(503, b"", ua)
+                return result
             location = result.location
             if result.status in _REDIRECTS and location:
                 current = urljoin(current, location.strip())
@@ -185,6 +198,7 @@ class HttpFetcher:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return Refused(url=url, reason=f"refused: not an http(s) URL: {url}")
+        self._wait_for_host(parts.netloc.lower())
         started = self._clock.now()
         try:
             request = self._client.build_request("GET", url)
@@ -225,6 +239,16 @@ class HttpFetcher:
             started=started,
             peer_ip=_peer_ip(response),
         )
+
+    def _wait_for_host(self, netloc: str) -> None:
+        """Sleep until ``per_host_delay`` has passed since the last request to this host."""
+        delay = self._settings.per_host_delay
+        last = self._last_request.get(netloc)
+        if delay > 0 and last is not None:
+            remaining = last + delay - self._clock.monotonic()
+            if remaining > 0:
+                self._sleep(remaining)
+        self._last_request[netloc] = self._clock.monotonic()
 
     def _read_body(
         self, response: httpx.Response, deadline: float, cap: int, *, truncate: bool

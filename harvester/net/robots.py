@@ -106,9 +106,9 @@ def _compile(pattern: str, *, allow: bool) -> _Rule:
 
 def _path_and_query(url: str) -> tuple[str, str]:
     """Split ``url`` into its raw path (never empty) and the path+query that rules judge."""
-    if url.startswith("/") and not url.startswith("//"):
-        # A bare path: urlsplit would take "/a:b" apart correctly, but skipping it is cheaper and
-        # never mistakes a path for a network location.
+    if url.startswith("/"):
+        # A bare path, even "//x": urlsplit would read that as a host, but callers hand us either
+        # an absolute URL or the path they are about to request, never a scheme-relative URL.
         path_query = url.split("#", 1)[0]
         path = path_query.split("?", 1)[0]
         return path, path_query
@@ -146,10 +146,11 @@ class RobotsRules:
     def allowed(self, url: str) -> bool:
         """Return whether these rules let us fetch ``url`` (absolute, or a path with a query).
 
-        Only the path and query are judged; scheme, host and fragment are ignored.
+        Only the path and query are judged; scheme, host and fragment are ignored.  A string that
+        starts with "/" is always taken as a path, so "//x" is the path "//x", not the host "x".
         """
         path, path_query = _path_and_query(url)
-        if path == _ROBOTS_PATH:
+        if _canonical(path) == _ROBOTS_PATH:
             return True
         target = _canonical(path_query)
         for rule in self._rules:

@@ -1,0 +1,278 @@
+"""The ``harvester`` command line.
+
+Exit codes (stable; scripts may rely on them):
+
+    0  success                       4  network or HTTP failure
+    1  internal error (a bug)        5  refused (robots.txt, size cap, private address)
+    2  usage or configuration error  6  archive error (disk, catalog, archive in use)
+    3  fetched, but not an article   130 interrupted (Ctrl-C)
+
+Every failure is one line on stderr starting with ``harvester:``; a traceback is printed only
+with ``--debug`` (or HARVESTER_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from harvester import __version__
+from harvester.catalog import CATALOG_NAME, SqliteCatalog
+from harvester.clock import SystemClock
+from harvester.config import Settings, load_settings
+from harvester.errors import ArchiveError, ConfigError, HarvesterError
+from harvester.models import (
+    Archived,
+    ExportRecord,
+    FetchFailed,
+    FetchRequest,
+    HttpError,
+    NotArticle,
+    Outcome,
+    Refused,
+)
+from harvester.net.fetch import HttpFetcher
+from harvester.pipeline import harvest_one
+from harvester.storage import ArchiveStore
+
+__all__ = ["EXIT_CODES", "main"]
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_NOT_ARTICLE = 3
+EXIT_FETCH_FAILED = 4
+EXIT_REFUSED = 5
+EXIT_ARCHIVE = 6
+EXIT_INTERRUPTED = 130
+EXIT_CODES = {
+    "ok": EXIT_OK,
+    "internal": EXIT_INTERNAL,
+    "usage": EXIT_USAGE,
+    "not-an-article": EXIT_NOT_ARTICLE,
+    "fetch-failed": EXIT_FETCH_FAILED,
+    "refused": EXIT_REFUSED,
+    "archive": EXIT_ARCHIVE,
+    "interrupted": EXIT_INTERRUPTED,
+}
+CONFIG_ENV = "HARVESTER_CONFIG"
+
+log = logging.getLogger("harvester")
+
+
+class _UsageError(HarvesterError):
+    exit_code = EXIT_USAGE
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{message} (see: {self.prog} --help)")
+
+
+def _add_config(p: argparse.ArgumentParser, *, archive: bool = True) -> None:
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help=f"config file (default: ${CONFIG_ENV}, else built-in defaults)",
+    )
+    if archive:
+        p.add_argument(
+            "--archive", type=Path, metavar="DIR", help="archive root (wins over [archive] dir)"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = _Parser(
+        prog="harvester",
+        description="Scrape and archive syndicated wire stories to WARC, with provenance.",
+        epilog="Exit codes: 0 ok, 2 usage/config, 3 not an article, 4 network/HTTP failure, "
+        "5 refused, 6 archive error, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"harvester {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("fetch", help="fetch one URL, archive it, print its export record")
+    p.add_argument("url", help="absolute http(s) URL")
+    _add_config(p)
+    p.add_argument("--format", choices=["json", "text"], default="json")
+    p.add_argument("--outlet", help="attribute the page to this outlet name")
+
+    p = sub.add_parser("export", help="print one record per archived article")
+    _add_config(p)
+    p.add_argument("--format", choices=["jsonl"], default="jsonl")
+
+    p = sub.add_parser("check-config", help="validate a config file and summarise it")
+    _add_config(p, archive=False)
+
+    p = sub.add_parser("run", help="the daemon: poll every configured outlet on its schedule")
+    _add_config(p)
+    p.add_argument("--once", action="store_true", help="poll every outlet once, then exit")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = args.config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    settings = load_settings(path)
+    if getattr(args, "archive", None) is not None:
+        settings = settings.with_archive_dir(args.archive)
+    return settings
+
+
+def _print_record(record: ExportRecord, fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(record.to_json(), ensure_ascii=False, indent=2))
+        return
+    print(record.title or "(untitled)")
+    print(f"url:       {record.final_url}")
+    print(f"outlet:    {record.outlet}")
+    if record.authors:
+        print(f"authors:   {', '.join(record.authors)}")
+    print(f"published: {record.published or '-'}   language: {record.language or '-'}")
+    print(f"fetched:   {record.fetched}")
+    original = record.original
+    print(f"original:  {original.outlet} {original.url or ''} (seen: {original.seen})")
+    print(f"warc:      {record.warc.file} @ {record.warc.offset}")
+    print()
+    print(record.text)
+
+
+def _report(outcome: Outcome, fmt: str) -> int:
+    """Print the outcome of one fetch; return the exit code."""
+    if isinstance(outcome, Archived):
+        _print_record(outcome.record, fmt)
+        if outcome.revisit:
+            log.info("unchanged since %s (revisit record written)", outcome.record.fetched)
+        return EXIT_OK
+    if isinstance(outcome, NotArticle):
+        where = f" (archived in {outcome.warc.file})" if outcome.warc else ""
+        _fail(f"not an article: {outcome.reason}: {outcome.url}{where}")
+        return EXIT_NOT_ARTICLE
+    if isinstance(outcome, HttpError):
+        _fail(f"HTTP {outcome.status} {outcome.reason}: {outcome.url}".replace("  ", " "))
+        return EXIT_FETCH_FAILED
+    if isinstance(outcome, Refused):
+        _fail(outcome.reason)
+        return EXIT_REFUSED
+    assert isinstance(outcome, FetchFailed)
+    _fail(outcome.reason)
+    return EXIT_FETCH_FAILED
+
+
+def _fail(message: str) -> None:
+    print(f"harvester: {message}", file=sys.stderr)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """``harvester fetch URL``."""
+    url = args.url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _UsageError(f"not an absolute http(s) URL: {url!r}")
+    settings = _settings(args)
+    clock = SystemClock()
+    with (
+        ArchiveStore(settings.archive, settings.fetch, clock=clock) as store,
+        HttpFetcher(settings.fetch, clock=clock) as fetcher,
+    ):
+        outcome = harvest_one(
+            FetchRequest(url=url, outlet=args.outlet),
+            fetcher=fetcher,
+            store=store,
+            settings=settings,
+        )
+    return _report(outcome, args.format)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``harvester export``: one JSON line per archived article."""
+    settings = _settings(args)
+    path = settings.archive.dir / CATALOG_NAME
+    if not path.exists():
+        raise ArchiveError(f"no archive at {settings.archive.dir} (no {CATALOG_NAME})")
+    with SqliteCatalog(path, readonly=True) as catalog:
+        for record in catalog.articles():
+            sys.stdout.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """``harvester check-config``."""
+    settings = _settings(args)
+    source = settings.source or "built-in defaults"
+    wires = sum(1 for o in settings.outlets if o.wire)
+    print(
+        f"{source}: OK: {len(settings.outlets)} outlets ({wires} wire services), "
+        f"archive {settings.archive.dir}"
+    )
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``harvester run``: the daemon (see harvester.daemon)."""
+    from harvester.daemon import run_daemon  # noqa: PLC0415 (keeps APScheduler off `fetch`)
+
+    settings = _settings(args)
+    if not settings.outlets:
+        raise ConfigError(f"{settings.source or 'built-in defaults'}: no [[outlets]] to poll")
+    return run_daemon(settings, once=args.once)
+
+
+_COMMANDS = {
+    "fetch": cmd_fetch,
+    "export": cmd_export,
+    "check-config": cmd_check_config,
+    "run": cmd_run,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    debug = os.environ.get("HARVESTER_DEBUG") == "1"
+    try:
+        args = build_parser().parse_args(argv)
+        debug = debug or args.debug
+        logging.basicConfig(
+            level=args.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        # httpx logs every request at INFO; our own log lines say what matters.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        return _COMMANDS[args.command](args)
+    except HarvesterError as exc:
+        if debug:
+            traceback.print_exc()
+        _fail(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `harvester export | head`: the reader left; that is not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 (the last line of defence: never a traceback)
+        if debug:
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

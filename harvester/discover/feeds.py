@@ -1,0 +1,484 @@
+"""Parse RSS and Atom feeds into :class:`FeedItem` values, safely and without any I/O.
+
+Contract of :func:`parse_feed` (pure: no files, no network)::
+
+    formats     RSS 0.91/0.92/2.0 (<rss><channel><item>), RSS 0.90/1.0 (<rdf:RDF> with <item>
+                siblings of <channel>), Atom 1.0 (<feed><entry>); elements are matched by local
+                name, so namespaced and un-namespaced documents both work
+    url         RSS: the first usable <link> (text, or an alternate atom:link href), else the
+                <guid> when isPermaLink is not "false" and it is an absolute http(s) URL, else
+                rdf:about.  Atom: the first link with rel="alternate" or no rel; failing that, a
+                link whose rel is not self/edit/enclosure/replies/... .  Links resolve against
+                xml:base (nested) and the feed URL, then go through ``normalise_url``.  Items
+                without a usable http(s) URL are skipped; a URL seen earlier in the feed is
+                skipped (the first item wins); at most ``max_items`` items are returned and
+                iteration stops as soon as that many are kept
+    published   RSS pubDate / dc:date / Atom published / updated (first parsable wins), RFC 822
+                or ISO 8601; a date without zone is UTC; always timezone-aware UTC, else None
+    source      RSS <source url="...">name</source>; Atom <source><title/><link/></source>
+    guid        RSS <guid> (else rdf:about), Atom <id>
+    text        titles are whitespace-collapsed; Atom type="html" titles lose their tags
+
+Safety (raises :class:`DiscoveryError` with a one-line message)::
+
+    - data larger than MAX_FEED_BYTES is refused before parsing
+    - any ``<!ENTITY`` declaration before the root element is refused before parsing (billion
+      laughs, external entities), whatever the document's encoding (BOM, UTF-16/32, declared
+      encoding); a prolog longer than 64 KiB is refused too
+    - lxml parses with resolve_entities=False, no_network=True, load_dtd=False, recover=True and
+      huge_tree=False, and a parsed internal DTD that still declares entities is refused
+    - not XML, or a root other than rss / RDF / feed: "not an RSS or Atom feed: ..."
+"""
+
+from __future__ import annotations
+
+import codecs
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+from harvester.discover.urls import normalise_url
+from harvester.errors import DiscoveryError
+
+__all__ = ["MAX_FEED_BYTES", "FeedItem", "parse_feed"]
+
+MAX_FEED_BYTES = 20 * 2**20
+"""Feeds larger than this many bytes are refused unparsed."""
+
+_MAX_PROLOG_CHARS = 64 * 2**10
+_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+_RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+_ROOTS = ("rss", "rdf", "feed")
+_RSS_DATES = ("pubDate", "date", "published", "updated", "issued", "modified")
+_ATOM_DATES = ("published", "issued", "updated", "modified", "created", "date")
+# Atom link relations that never point at the entry's article page.
+_NOT_ARTICLE_RELS = frozenset(
+    {"self", "edit", "edit-media", "enclosure", "replies", "license", "hub", "first", "last",
+     "next", "previous", "prev"}
+)  # fmt: skip
+# Byte-order marks, longest first (the UTF-32-LE mark starts with the UTF-16-LE one).
+_BOMS = (
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
+_ENCODING_DECL_RE = re.compile(rb"""encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._:-]{0,39})["']""")
+_NAME_START_RE = re.compile(r"[A-Za-z_:]|[^\x00-\x7f]")
+_TAG_RE = re.compile(r"<[^>]*>")
+_XML_SPACE = " \t\r\n"
+
+# lxml elements are untyped here (no stubs): name the role instead of writing a bare Any.
+_Element = Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedItem:
+    """One item of a feed: where the article is, and what the feed says about it."""
+
+    url: str
+    title: str | None = None
+    published: datetime | None = None
+    source_name: str | None = None
+    source_url: str | None = None
+    guid: str | None = None
+
+
+def parse_feed(data: bytes, *, feed_url: str, max_items: int = 5000) -> tuple[FeedItem, ...]:
+    """Parse an RSS or Atom document into at most ``max_items`` items, in feed order.
+
+    ``feed_url`` (the feed's own absolute http(s) URL) resolves relative links.  Raises
+    DiscoveryError when the data is too large, unsafe (entity declarations), not XML, or not a
+    feed; ValueError when ``feed_url`` is not an http(s) URL or ``max_items`` is negative.
+    """
+    if max_items < 0:
+        raise ValueError(f"max_items must be >= 0, got {max_items}")
+    base = normalise_url(feed_url)
+    if len(data) > MAX_FEED_BYTES:
+        raise DiscoveryError(f"feed is too large: {len(data)} bytes > {MAX_FEED_BYTES}")
+    root = _parse_xml(_check_prolog(bytes(data)))
+    kind = _local_name(root).lower()
+    if kind not in _ROOTS:
+        raise DiscoveryError(f"not an RSS or Atom feed: root <{_qualified_name(root)}>")
+    if max_items == 0:
+        return ()
+    make_item = _atom_item if kind == "feed" else _rss_item
+    items: list[FeedItem] = []
+    seen: set[str] = set()
+    for element in _item_elements(root, kind):
+        item = make_item(element, base)
+        if item is None or item.url in seen:
+            continue
+        seen.add(item.url)
+        items.append(item)
+        if len(items) >= max_items:
+            break
+    return tuple(items)
+
+
+# --- safety: the bytes before the root element ---------------------------------------------
+
+
+def _check_prolog(data: bytes) -> bytes:
+    """Refuse entity declarations before the root; return the data minus leading whitespace."""
+    bom_len, codec = _sniff_encoding(data)
+    text = data[bom_len : bom_len + 4 * _MAX_PROLOG_CHARS].decode(codec, errors="replace")
+    stripped = text.lstrip(_XML_SPACE)
+    if not stripped:
+        raise DiscoveryError("not an RSS or Atom feed: empty document")
+    if not stripped.startswith("<"):
+        raise DiscoveryError("not an RSS or Atom feed: not XML")
+    end = _prolog_end(text)
+    if end > _MAX_PROLOG_CHARS:
+        raise DiscoveryError("refused feed: XML prolog longer than 64 KiB")
+    views = [text[:end]]
+    declared = _declared_encoding(data[:1024]) if codec == "latin-1" else None
+    if declared is not None:
+        # Read the head again as the declaration says (e.g. UTF-7, UTF-16 without a mark), in
+        # case the parser honours it: an entity declaration must not hide behind an encoding.
+        try:
+            other = data[: 4 * _MAX_PROLOG_CHARS].decode(declared, errors="replace")
+        except LookupError:  # a codec that is not a text encoding (e.g. "base64")
+            other = ""
+        views.append(other[: min(_prolog_end(other), _MAX_PROLOG_CHARS)])
+    if any("<!entity" in view.lower() for view in views):
+        raise DiscoveryError("refused feed: the XML prolog declares entities (<!ENTITY)")
+    unit = 4 if codec.startswith("utf-32") else 2 if codec.startswith("utf-16") else 1
+    skipped = (len(text) - len(stripped)) * unit
+    return data[:bom_len] + data[bom_len + skipped :]
+
+
+def _sniff_encoding(data: bytes) -> tuple[int, str]:
+    """Return (length of the byte-order mark, codec) guessed from the first bytes.
+
+    Without a mark, NUL patterns reveal UTF-16/32; anything else is read as latin-1, which is
+    faithful for the ASCII markup of every ASCII-compatible encoding.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return len(bom), codec
+    head = data[:4]
+    if len(head) == 4:
+        if head[:3] == b"\0\0\0":
+            return 0, "utf-32-be"
+        if head[1:] == b"\0\0\0":
+            return 0, "utf-32-le"
+        if head[0] == 0 and head[2] == 0:
+            return 0, "utf-16-be"
+        if head[1] == 0 and head[3] == 0:
+            return 0, "utf-16-le"
+    return 0, "latin-1"
+
+
+def _declared_encoding(head: bytes) -> str | None:
+    """The codec named by the XML declaration, when Python knows it."""
+    match = _ENCODING_DECL_RE.search(head.replace(b"\0", b""))
+    if match is None:
+        return None
+    try:
+        return codecs.lookup(match.group(1).decode("ascii")).name
+    except LookupError:
+        return None
+
+
+def _prolog_end(text: str) -> int:
+    """Index where the root element starts (len(text) when it never does).
+
+    Comments, processing instructions and declarations (with quoted strings and an internal
+    subset) are skipped whole, so markup inside them cannot end the prolog early.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        lt = text.find("<", i)
+        if lt < 0:
+            return n
+        if text.startswith("<?", lt):
+            i = _after(text, "?>", lt + 2)
+        elif text.startswith("<!--", lt):
+            i = _after(text, "-->", lt + 4)
+        elif text.startswith("<!", lt):
+            i = _after_declaration(text, lt + 2)
+        elif _NAME_START_RE.match(text, lt + 1):
+            return lt
+        else:
+            i = lt + 1
+    return n
+
+
+def _after(text: str, terminator: str, start: int) -> int:
+    end = text.find(terminator, start)
+    return len(text) if end < 0 else end + len(terminator)
+
+
+def _after_declaration(text: str, i: int) -> int:
+    """Index just past a ``<!...>`` declaration that starts before ``i``."""
+    depth, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in "\"'":
+            i = _after(text, char, i + 1)
+        elif text.startswith("<!--", i):
+            i = _after(text, "-->", i + 4)
+        elif text.startswith("<?", i):
+            i = _after(text, "?>", i + 2)
+        else:
+            if char == "[":
+                depth += 1
+            elif char == "]":
+                depth = max(0, depth - 1)
+            elif char == ">" and depth == 0:
+                return i + 1
+            i += 1
+    return n
+
+
+def _parse_xml(data: bytes) -> _Element:
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        recover=True,
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.LxmlError, ValueError) as exc:
+        reason = (str(exc).splitlines() or ["unparsable"])[0][:200]
+        raise DiscoveryError(f"not an RSS or Atom feed: {reason}") from None
+    if root is None:
+        raise DiscoveryError("not an RSS or Atom feed: no root element")
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise DiscoveryError("refused feed: the document type declares entities")
+    return root
+
+
+# --- items ----------------------------------------------------------------------------------
+
+
+def _item_elements(root: _Element, kind: str) -> Iterator[_Element]:
+    """Yield the item/entry elements in document order."""
+    if kind == "feed":
+        yield from (child for child in root if _local_name(child) == "entry")
+        return
+    for child in root:
+        name = _local_name(child)
+        if name == "item":
+            yield child
+        elif name == "channel":
+            yield from (grand for grand in child if _local_name(grand) == "item")
+
+
+def _rss_item(item: _Element, feed_url: str) -> FeedItem | None:
+    guid_element = _child(item, "guid")
+    guid = _text(guid_element)
+    about: str | None = item.get(_RDF_ABOUT)
+    url = _rss_link(item, feed_url, guid_element, guid, about)
+    if url is None:
+        return None
+    source = _child(item, "source")
+    source_name = source_url = None
+    if source is not None:
+        if _child(source, "title") is not None:  # an Atom-style <source> in an RSS item
+            source_name, source_url = _atom_source(source, feed_url)
+        else:
+            source_name = _text(source)
+            source_url = _resolve(source.get("url"), source, feed_url)
+    return FeedItem(
+        url=url,
+        title=_text(_child(item, "title")),
+        published=_first_date(item, _RSS_DATES),
+        source_name=source_name,
+        source_url=source_url,
+        guid=guid or (about.strip() or None if about else None),
+    )
+
+
+def _rss_link(
+    item: _Element, feed_url: str, guid_element: _Element, guid: str | None, about: str | None
+) -> str | None:
+    for child in _children(item, "link"):
+        href: str | None = child.get("href")
+        if href is None:
+            url = _resolve(_raw_text(child), child, feed_url)
+        elif (child.get("rel") or "alternate").strip().lower() == "alternate":
+            url = _resolve(href, child, feed_url)
+        else:
+            continue
+        if url is not None:
+            return url
+    if guid is not None:
+        permalink = (guid_element.get("isPermaLink") or "true").strip().lower() != "false"
+        if permalink and _has_http_scheme(guid):
+            url = _resolve(guid, guid_element, feed_url)
+            if url is not None:
+                return url
+    if about:
+        return _resolve(about, item, feed_url)
+    return None
+
+
+def _has_http_scheme(raw: str) -> bool:
+    """True when ``raw`` is written as an absolute http(s) URL (not relative, no other scheme)."""
+    try:
+        return urlsplit(raw.strip()).scheme.lower() in ("http", "https")
+    except ValueError:
+        return False
+
+
+def _atom_item(entry: _Element, feed_url: str) -> FeedItem | None:
+    url = _atom_link(entry, feed_url)
+    if url is None:
+        return None
+    source = _child(entry, "source")
+    source_name, source_url = (None, None) if source is None else _atom_source(source, feed_url)
+    return FeedItem(
+        url=url,
+        title=_atom_text(_child(entry, "title")),
+        published=_first_date(entry, _ATOM_DATES),
+        source_name=source_name,
+        source_url=source_url,
+        guid=_text(_child(entry, "id")),
+    )
+
+
+def _atom_link(
+    entry: _Element, feed_url: str, *, fallback: frozenset[str] = frozenset()
+) -> str | None:
+    """The alternate (or rel-less) link; else a link whose rel is in ``fallback`` or unknown."""
+    others: list[_Element] = []
+    for link in _children(entry, "link"):
+        rel = (link.get("rel") or "alternate").strip().lower()
+        if rel == "alternate":
+            url = _resolve(link.get("href"), link, feed_url)
+            if url is not None:
+                return url
+        elif rel in fallback or rel not in _NOT_ARTICLE_RELS:
+            others.append(link)
+    for link in others:
+        url = _resolve(link.get("href"), link, feed_url)
+        if url is not None:
+            return url
+    return None
+
+
+def _atom_source(source: _Element, feed_url: str) -> tuple[str | None, str | None]:
+    """(title, link) of an Atom <source>; its link may fall back to rel="self"."""
+    url = _atom_link(source, feed_url, fallback=frozenset({"self"}))
+    return _atom_text(_child(source, "title")), url
+
+
+# --- element helpers ------------------------------------------------------------------------
+
+
+def _local_name(element: _Element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str):  # comments, processing instructions, entity references
+        return ""
+    return tag.rpartition("}")[2].rpartition(":")[2]
+
+
+def _qualified_name(element: _Element) -> str:
+    prefix = element.prefix
+    local = _local_name(element)
+    return f"{prefix}:{local}" if isinstance(prefix, str) and prefix else local
+
+
+def _children(element: _Element, name: str) -> Iterator[_Element]:
+    return (child for child in element if _local_name(child) == name)
+
+
+def _child(element: _Element, name: str) -> _Element:
+    """The first child called ``name`` (any namespace), or None."""
+    return next(_children(element, name), None)
+
+
+def _raw_text(element: _Element) -> str:
+    """The text content of ``element``: no comments; known HTML entities decoded, others dropped."""
+    parts: list[str] = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str):
+            parts.append(_raw_text(child))
+        elif isinstance(child, etree._Entity):
+            decoded = html.unescape(child.text or "")
+            if decoded != child.text:
+                parts.append(decoded)
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _text(element: _Element) -> str | None:
+    """Whitespace-collapsed text of ``element``; None when absent or blank."""
+    if element is None:
+        return None
+    return " ".join(_raw_text(element).split()) or None
+
+
+def _atom_text(element: _Element) -> str | None:
+    """Like :func:`_text`, but an Atom ``type="html"`` construct loses its markup."""
+    if element is None:
+        return None
+    if (element.get("type") or "").strip().lower() == "html":
+        plain = html.unescape(_TAG_RE.sub(" ", _raw_text(element)))
+        return " ".join(plain.split()) or None
+    return _text(element)
+
+
+def _base_of(element: _Element, feed_url: str) -> str:
+    """The base URL of ``element``: the feed URL refined by every xml:base down to it."""
+    base = feed_url
+    chain = [element, *element.iterancestors()]
+    for node in reversed(chain):
+        xml_base: str | None = node.get(_XML_BASE)
+        if xml_base is not None and xml_base.strip():
+            base = urljoin(base, xml_base.strip())
+    return base
+
+
+def _resolve(raw: str | None, element: _Element, feed_url: str) -> str | None:
+    """Normalised absolute http(s) URL for ``raw`` as written in ``element``, or None."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return normalise_url(raw, _base_of(element, feed_url))
+    except ValueError:
+        return None
+
+
+def _first_date(element: _Element, names: tuple[str, ...]) -> datetime | None:
+    for name in names:
+        for child in _children(element, name):
+            parsed = _parse_date(_text(child))
+            if parsed is not None:
+                return parsed
+    return None
+
+
+def _parse_date(text: str | None) -> datetime | None:
+    """Parse an ISO 8601 or RFC 822 date into an aware UTC datetime (naive means UTC)."""
+    if not text:
+        return None
+    parsed: datetime | None = None
+    iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None

@@ -1,0 +1,123 @@
+"""The archive directory, opened for writing: a lock, the WARC writer and the catalog together.
+
+Layout under the archive root::
+
+    index.sqlite          the catalog (rebuildable from the WARC files)
+    warc/YYYY/MM/*.warc.gz  the WARC files (``*.warc.gz.open`` while written)
+    .lock                 held (flock) by the one process that writes
+
+Only one process writes an archive at a time; a second one gets ArchiveLockedError at once.
+Readers need no lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import platform
+import uuid
+from collections.abc import Callable
+from types import TracebackType
+from typing import IO
+
+from harvester import __version__
+from harvester.catalog import CATALOG_NAME, SqliteCatalog
+from harvester.clock import Clock
+from harvester.config import ArchiveSettings, FetchSettings
+from harvester.errors import ArchiveError, ArchiveLockedError
+from harvester.warc.writer import WarcFileWriter
+
+__all__ = ["ArchiveStore", "new_record_id"]
+
+LOCK_NAME = ".lock"
+
+
+def new_record_id() -> str:
+    """A fresh WARC-Record-ID (``<urn:uuid:...>``)."""
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def warcinfo_fields(fetch: FetchSettings) -> dict[str, str]:
+    """What every WARC file says about how it was made."""
+    return {
+        "software": f"harvester/{__version__} (httpx, warcio)",
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iso.org/standard/68004.html",
+        "http-header-user-agent": fetch.user_agent,
+        "robots": "obey" if fetch.respect_robots else "ignore",
+        "host": platform.node() or "unknown",
+        "description": (
+            "HTTP request and response headers are reconstructed from what httpx sent and "
+            "received (names, values and order kept; original bytes, case and folding are not). "
+            "Response bodies are stored as transferred with their content coding; a chunked "
+            "transfer coding is removed and its header renamed X-Harvester-Orig-Transfer-Encoding."
+        ),
+    }
+
+
+class ArchiveStore:
+    """The archive root opened for writing (lock + WARC writer + catalog). A context manager.
+
+    Raises ArchiveLockedError if another process writes to the same archive, ArchiveError if
+    the directory cannot be created or written.
+    """
+
+    def __init__(
+        self,
+        settings: ArchiveSettings,
+        fetch: FetchSettings,
+        *,
+        clock: Clock,
+        new_id: Callable[[], str] = new_record_id,
+    ) -> None:
+        self.root = settings.dir
+        self.new_id = new_id
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._lock: IO[str] | None = (self.root / LOCK_NAME).open("a+")
+        except OSError as exc:
+            raise ArchiveError(f"cannot open archive {self.root}: {exc}") from exc
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.seek(0)
+            holder = self._lock.read().strip() or "?"
+            self._lock.close()
+            self._lock = None
+            raise ArchiveLockedError(
+                f"archive {self.root} is in use by another harvester process (pid {holder})"
+            ) from None
+        self._lock.seek(0)
+        self._lock.truncate()
+        self._lock.write(str(os.getpid()))
+        self._lock.flush()
+        self.catalog = SqliteCatalog(self.root / CATALOG_NAME)
+        self.writer = WarcFileWriter(
+            self.root,
+            prefix=settings.prefix,
+            rotate_size=settings.rotate_size,
+            clock=clock,
+            new_id=new_id,
+            info=warcinfo_fields(fetch),
+        )
+
+    def __enter__(self) -> ArchiveStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the WARC file (renaming it), the catalog, then release the lock."""
+        try:
+            self.writer.close()
+        finally:
+            self.catalog.close()
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
