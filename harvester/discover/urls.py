@@ -3,7 +3,7 @@
 Contract of :func:`normalise_url` (pure, no I/O, idempotent:
 ``normalise_url(normalise_url(u)) == normalise_url(u)``)::
 
-    resolve     a relative ``url`` is resolved against ``base`` (when given)
+    resolve     a relative ``url`` (one without a scheme) is resolved against ``base``
     scheme      only http and https (lower-cased); any other scheme raises ValueError
     host        required (ValueError otherwise); lower-cased; a non-ASCII host is IDNA-encoded
                 (kept as it is when IDNA refuses it); forbidden host characters raise ValueError
@@ -68,9 +68,11 @@ def normalise_url(url: str, base: str | None = None) -> str:
     https URL with a host, or when the port is invalid.
     """
     text = url.strip()
-    if base is not None:
-        text = urljoin(base.strip(), text)
     parts = urlsplit(text)  # raises ValueError for a malformed IPv6 host
+    if base is not None and not parts.scheme:
+        # Only a reference without a scheme is relative (RFC 3986 5.2.2; urljoin would also
+        # rewrite absolute URLs, e.g. drop an empty ";" parameter).
+        parts = urlsplit(urljoin(base.strip(), text))
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise ValueError(f"not an http(s) URL: {_short(url)}")

@@ -21,6 +21,9 @@ __all__ = ["MIN_ARTICLE_CHARS", "decode_html", "extract_article", "is_html"]
 # Why 250: shorter main texts are teasers, galleries, error or consent pages; even a brief wire
 # item (a headline, a dateline and two sentences) is longer.
 MIN_ARTICLE_CHARS = 250
+# Why 0.5: on section and index pages most of the "main text" trafilatura finds is link anchors
+# (headlines); in articles, in-text links are a small share of the words.
+MAX_LINK_TEXT_SHARE = 0.5
 # Only the head of a document declares its charset (HTML spec: the first 1024 bytes).
 _SNIFF_BYTES = 4096
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
@@ -77,6 +80,7 @@ class _PageFacts:
     language: str | None
     canonical: str | None
     og_type: str | None
+    anchors: frozenset[str]
 
 
 def _page_facts(html: str) -> _PageFacts:
@@ -91,7 +95,11 @@ def _page_facts(html: str) -> _PageFacts:
         lang = node.attributes.get("content") if node is not None else None
     canonical = tree.css_first('link[rel="canonical" i]')
     og_type = tree.css_first('meta[property="og:type"]')
+    anchors = frozenset(
+        " ".join(a.text(deep=True).split()) for a in tree.css("a[href]") if a.text(deep=True)
+    )
     return _PageFacts(
+        anchors=anchors,
         language=_language_code(lang),
         canonical=(canonical.attributes.get("href") or None) if canonical is not None else None,
         og_type=(og_type.attributes.get("content") or None) if og_type is not None else None,
@@ -145,6 +153,10 @@ def extract_article(html: str, *, url: str) -> Article | Rejected:
         text = text[len(title) + 2 :]
     if len(text) < MIN_ARTICLE_CHARS:
         return Rejected(reason=f"too little text ({len(text)} < {MIN_ARTICLE_CHARS} characters)")
+    blocks = text.split("\n\n")
+    linked = sum(len(b) for b in blocks if b in facts.anchors)
+    if linked > MAX_LINK_TEXT_SHARE * sum(len(b) for b in blocks):
+        return Rejected(reason="mostly links (a section or index page)")
     return Article(
         title=title,
         authors=_authors(doc.author),

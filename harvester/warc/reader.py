@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,14 +36,17 @@ class StoredRecord:
         return next((v for k, v in self.headers if k.lower() == lname), None)
 
 
-def _stored(record: Any, offset: int) -> StoredRecord:
+def _stored(record: Any, offset: Callable[[], int]) -> StoredRecord:
     status = record.http_headers.get_statuscode() if record.http_headers else None
+    # Read the content before asking for the offset: warcio's get_record_offset() reads the
+    # record to its end, after which content_stream() is empty.
+    content = record.content_stream().read()
     return StoredRecord(
         type=record.rec_type,
         headers=tuple(record.rec_headers.headers),
         http_status=int(status) if status and status.isdigit() else None,
-        content=record.content_stream().read(),
-        offset=offset,
+        content=content,
+        offset=offset(),
     )
 
 
@@ -60,7 +63,7 @@ def iter_records(path: Path) -> Iterator[StoredRecord]:
         with path.open("rb") as stream:
             iterator = ArchiveIterator(stream)
             for record in iterator:
-                yield _stored(record, iterator.get_record_offset())
+                yield _stored(record, iterator.get_record_offset)
     except (OSError, ArchiveLoadFailed, ValueError) as exc:
         raise ArchiveError(f"cannot read WARC file {path}: {exc}") from exc
 
@@ -72,7 +75,7 @@ def read_record(root: Path, file: str, offset: int) -> StoredRecord:
         with path.open("rb") as stream:
             stream.seek(offset)
             for record in ArchiveIterator(stream):
-                return _stored(record, offset)
+                return _stored(record, lambda: offset)
     except (OSError, ArchiveLoadFailed, ValueError) as exc:
         raise ArchiveError(f"cannot read {file} at offset {offset}: {exc}") from exc
     raise ArchiveError(f"no WARC record in {file} at offset {offset}")

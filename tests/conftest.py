@@ -1,0 +1,61 @@
+"""Shared fixtures: local servers on 127.0.0.x, settings that may reach them, a temp archive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from mockserver import MockServer, free_loopback_host
+from pages import SHARED
+
+from harvester.config import ArchiveSettings, FetchSettings, Settings
+
+
+@pytest.fixture
+def server() -> Iterator[MockServer]:
+    """A mock server on 127.0.0.2 with a permissive robots.txt."""
+    with MockServer(free_loopback_host(2)) as srv:
+        srv.robots("User-agent: *\nDisallow: /private/\n")
+        yield srv
+
+
+@pytest.fixture
+def archive_dir(tmp_path: Path) -> Path:
+    """An empty archive root."""
+    return tmp_path / "archive"
+
+
+@pytest.fixture
+def settings(archive_dir: Path) -> Settings:
+    """Settings that reach 127.0.0.2-127.0.0.9, no per-host delay, short timeouts."""
+    return Settings(
+        archive=ArchiveSettings(dir=archive_dir),
+        fetch=FetchSettings(
+            per_host_delay=0.0,
+            timeout=5.0,
+            deadline=10.0,
+            allow_hosts=tuple(free_loopback_host(n) for n in range(2, 10)),
+        ),
+    )
+
+
+def with_fetch(settings: Settings, **changes: object) -> Settings:
+    """A copy of ``settings`` with ``[fetch]`` fields changed."""
+    return replace(settings, fetch=replace(settings.fetch, **changes))  # type: ignore[arg-type]
+
+
+def write_config(path: Path, text: str) -> Path:
+    """Write a TOML config file and return its path."""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data; skipped with a plain reason where it is absent (CI has it)."""
+    data = SHARED / "data"
+    if not data.exists():
+        pytest.skip(f"shared data not present at {data}: this test runs where it is (CI)")
+    return data

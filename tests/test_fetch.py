@@ -1,0 +1,286 @@
+"""The fetcher against local servers: limits, redirects, robots, the SSRF guard, decoding."""
+
+from __future__ import annotations
+
+import gzip
+
+import httpx
+import pytest
+from conftest import with_fetch
+from mockserver import (
+    CHUNKED,
+    DRIP,
+    ENDLESS,
+    GZIP,
+    HANG,
+    LYING_LENGTH,
+    NO_LENGTH,
+    MockServer,
+    free_loopback_host,
+)
+from pages import article_page
+
+from harvester.config import FetchSettings, Settings
+from harvester.models import FetchFailed, Fetched, Refused
+from harvester.net.fetch import HttpFetcher
+from harvester.net.guard import AddressPolicy, is_public_address
+
+
+def fetch(settings: Settings, url: str) -> Fetched | Refused | FetchFailed:
+    with HttpFetcher(settings.fetch) as fetcher:
+        return fetcher.fetch(url)
+
+
+def test_fetches_page_with_headers_in_order(server: MockServer, settings: Settings) -> None:
+    server.route("/a", article_page(), headers=[("X-First", "1"), ("X-Second", "2")])
+    result = fetch(settings, server.url("/a"))
+    assert isinstance(result, Fetched)
+    final = result.final
+    assert final.status == 200
+    assert b"Harbour authority" in final.content
+    names = [k.lower() for k, _ in final.response_headers]
+    assert names.index("x-first") < names.index("x-second")
+    sent = dict((k.lower(), v) for k, v in final.request_headers)
+    assert sent["user-agent"] == settings.fetch.user_agent
+    assert final.peer_ip == "127.0.0.2"
+    agents = {r.headers["user-agent"] for r in server.requests}
+    assert agents == {settings.fetch.user_agent}
+
+
+def test_gzip_body_kept_as_transferred_and_decoded(server: MockServer, settings: Settings) -> None:
+    server.route("/z", article_page(), behaviour=GZIP)
+    result = fetch(settings, server.url("/z"))
+    assert isinstance(result, Fetched)
+    assert gzip.decompress(result.final.body) == result.final.content
+    assert result.final.content.startswith(b"<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("behaviour", [CHUNKED, NO_LENGTH])
+def test_bodies_without_length_read_completely(
+    server: MockServer, settings: Settings, behaviour: str
+) -> None:
+    page = article_page()
+    server.route("/c", page, behaviour=behaviour)
+    result = fetch(settings, server.url("/c"))
+    assert isinstance(result, Fetched)
+    assert result.final.content == page.encode()
+
+
+def test_redirect_chain_recorded_hop_by_hop(server: MockServer, settings: Settings) -> None:
+    server.redirect("/old", "/newer", status=301)
+    server.redirect("/newer", server.url("/final"), status=302)
+    server.route("/final", article_page())
+    result = fetch(settings, server.url("/old"))
+    assert isinstance(result, Fetched)
+    assert [e.status for e in result.chain] == [301, 302, 200]
+    assert result.final.url == server.url("/final")
+
+
+def test_redirect_loop_fails(server: MockServer, settings: Settings) -> None:
+    server.redirect("/a", "/b")
+    server.redirect("/b", "/a")
+    result = fetch(settings, server.url("/a"))
+    assert isinstance(result, FetchFailed)
+    assert "redirect loop" in result.reason
+
+
+def test_more_than_ten_redirects_fail(server: MockServer, settings: Settings) -> None:
+    for i in range(12):
+        server.redirect(f"/r{i}", f"/r{i + 1}")
+    server.route("/r12", article_page())
+    result = fetch(settings, server.url("/r0"))
+    assert isinstance(result, FetchFailed)
+    assert "more than 10 redirects" in result.reason
+    assert len(result.chain) == 11
+    assert not server.requests_for("/r12")
+
+
+def test_ten_redirects_are_followed(server: MockServer, settings: Settings) -> None:
+    for i in range(10):
+        server.redirect(f"/r{i}", f"/r{i + 1}")
+    server.route("/r10", article_page())
+    result = fetch(settings, server.url("/r0"))
+    assert isinstance(result, Fetched)
+    assert result.final.status == 200
+
+
+def test_declared_length_over_cap_refused(server: MockServer, settings: Settings) -> None:
+    server.route("/big", b"x" * 5000)
+    result = fetch(with_fetch(settings, max_page_bytes=1000), server.url("/big"))
+    assert isinstance(result, Refused)
+    assert "larger than 1000 bytes" in result.reason
+
+
+def test_endless_chunked_body_refused_at_cap(server: MockServer, settings: Settings) -> None:
+    server.route("/endless", b"<html>", behaviour=ENDLESS)
+    result = fetch(with_fetch(settings, max_page_bytes=300_000), server.url("/endless"))
+    assert isinstance(result, Refused)
+    assert "larger than 300000 bytes" in result.reason
+
+
+def test_gzip_bomb_refused_on_decoded_size(server: MockServer, settings: Settings) -> None:
+    bomb = gzip.compress(b"\0" * 5_000_000)
+    server.route("/bomb", bomb, headers=[("Content-Encoding", "gzip")])
+    assert len(bomb) < 100_000
+    result = fetch(with_fetch(settings, max_page_bytes=1_000_000), server.url("/bomb"))
+    assert isinstance(result, Refused)
+
+
+def test_drip_hits_overall_deadline(server: MockServer, settings: Settings) -> None:
+    server.route("/drip", b"x" * 500, behaviour=DRIP, drip_interval=0.05)
+    result = fetch(with_fetch(settings, deadline=0.3, timeout=2.0), server.url("/drip"))
+    assert isinstance(result, FetchFailed)
+    assert "deadline" in result.reason
+
+
+def test_silent_server_times_out(server: MockServer, settings: Settings) -> None:
+    server.route("/hang", behaviour=HANG)
+    result = fetch(with_fetch(settings, timeout=0.3), server.url("/hang"))
+    assert isinstance(result, FetchFailed)
+    assert "timeout" in result.reason
+
+
+def test_lying_content_length_is_a_failure(server: MockServer, settings: Settings) -> None:
+    server.route("/lie", b"short body", behaviour=LYING_LENGTH)
+    result = fetch(settings, server.url("/lie"))
+    assert isinstance(result, FetchFailed)
+
+
+def test_connection_refused_is_a_failure(settings: Settings) -> None:
+    with MockServer(free_loopback_host(3)) as srv:
+        url = srv.url("/gone")
+    result = fetch(settings, url)
+    assert isinstance(result, FetchFailed)
+    assert "robots.txt unreachable" in result.reason
+
+
+def test_loopback_refused_without_permission(server: MockServer, settings: Settings) -> None:
+    server.route("/a", article_page())
+    locked = with_fetch(settings, allow_hosts=())
+    result = fetch(locked, server.url("/a"))
+    assert isinstance(result, Refused)
+    assert "non-public address 127.0.0.2" in result.reason
+    assert server.requests == []
+
+
+def test_allow_private_networks_permits_loopback(server: MockServer, settings: Settings) -> None:
+    server.route("/a", article_page())
+    opened = with_fetch(settings, allow_hosts=(), allow_private_networks=True)
+    assert isinstance(fetch(opened, server.url("/a")), Fetched)
+
+
+def test_redirect_to_private_host_refused(server: MockServer, settings: Settings) -> None:
+    # 127.0.0.2 is allowed, 127.0.0.3 is not: the second hop must be refused, not fetched.
+    with MockServer(free_loopback_host(3)) as other:
+        other.route("/secret", "internal")
+        server.redirect("/hop", other.url("/secret"))
+        only_two = with_fetch(settings, allow_hosts=("127.0.0.2",))
+        result = fetch(only_two, server.url("/hop"))
+        assert isinstance(result, Refused)
+        assert other.requests == []
+        assert [e.status for e in result.chain] == [302]
+
+
+def test_robots_disallow_is_never_requested(server: MockServer, settings: Settings) -> None:
+    server.route("/private/page", article_page())
+    result = fetch(settings, server.url("/private/page"))
+    assert isinstance(result, Refused)
+    assert "robots.txt" in result.reason
+    assert server.requests_for("/private/page") == []
+    assert len(server.requests_for("/robots.txt")) == 1
+
+
+def test_robots_fetched_once_per_host(server: MockServer, settings: Settings) -> None:
+    server.route("/a", article_page())
+    server.route("/b", article_page())
+    with HttpFetcher(settings.fetch) as fetcher:
+        fetcher.fetch(server.url("/a"))
+        fetcher.fetch(server.url("/b"))
+    assert len(server.requests_for("/robots.txt")) == 1
+
+
+def test_robots_5xx_means_disallow(settings: Settings) -> None:
+    with MockServer(free_loopback_host(4)) as srv:
+        srv.route("/robots.txt", "down", status=503)
+        srv.route("/a", article_page())
+        result = fetch(settings, srv.url("/a"))
+        assert isinstance(result, Refused)
+        assert srv.requests_for("/a") == []
+
+
+def test_robots_404_means_allow(settings: Settings) -> None:
+    with MockServer(free_loopback_host(4)) as srv:
+        srv.route("/a", article_page())
+        assert isinstance(fetch(settings, srv.url("/a")), Fetched)
+
+
+def test_respect_robots_false_skips_robots(server: MockServer, settings: Settings) -> None:
+    server.route("/private/page", article_page())
+    result = fetch(with_fetch(settings, respect_robots=False), server.url("/private/page"))
+    assert isinstance(result, Fetched)
+    assert server.requests_for("/robots.txt") == []
+
+
+def test_per_host_delay_waits_between_requests(server: MockServer, settings: Settings) -> None:
+    server.route("/a", article_page())
+    slept: list[float] = []
+    delayed = with_fetch(settings, per_host_delay=5.0)
+    with HttpFetcher(delayed.fetch, sleep=slept.append) as fetcher:
+        fetcher.fetch(server.url("/a"))
+        fetcher.fetch(server.url("/a"))
+    # robots.txt, /a, /a: the second and third requests each waited for the delay
+    assert len(slept) == 2
+    assert all(0 < s <= 5.0 for s in slept)
+
+
+def test_non_http_scheme_refused(settings: Settings) -> None:
+    assert isinstance(fetch(settings, "ftp://127.0.0.2/file"), Refused)
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("2001:4860:4860::8888", True),
+        ("224.0.0.1", False),
+    ],
+)
+def test_public_address_classification(address: str, public: bool) -> None:
+    import ipaddress
+
+    assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+def test_address_policy_allow_hosts() -> None:
+    policy = AddressPolicy(allow_hosts=("intranet.example",))
+    assert policy.check("intranet.example", ["10.0.0.5"]) == ["10.0.0.5"]
+    from harvester.errors import RefusedError
+
+    with pytest.raises(RefusedError, match="non-public address 10.0.0.5"):
+        policy.check("other.example", ["10.0.0.5"])
+    # mixed answers keep only the public addresses
+    assert policy.check("mixed.example", ["10.0.0.5", "93.184.216.34"]) == ["93.184.216.34"]
+
+
+def test_mock_transport_seam() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        return httpx.Response(200, html="<html><body>ok</body></html>")
+
+    settings = FetchSettings(per_host_delay=0.0)
+    with HttpFetcher(settings, transport=httpx.MockTransport(handler)) as fetcher:
+        result = fetcher.fetch("https://news.example/story")
+    assert isinstance(result, Fetched)
+    assert result.final.content == b"<html><body>ok</body></html>"
