@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from harvester import __version__
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.clock import SystemClock
 from harvester.config import Settings, load_settings
@@ -41,6 +40,7 @@ from harvester.models import (
 from harvester.net.fetch import HttpFetcher
 from harvester.pipeline import harvest_one
 from harvester.storage import ArchiveStore
+from harvester.version import __version__
 
 __all__ = ["EXIT_CODES", "main"]
 

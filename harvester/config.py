@@ -14,6 +14,7 @@ config file, so a config means the same thing whatever the working directory.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -259,7 +260,7 @@ def _archive(v: _Validator, raw: Mapping[str, Any]) -> ArchiveSettings:
             v.fail(where, "dir", "must be a non-empty path")
         directory = Path(text).expanduser()
     if not directory.is_absolute():
-        directory = v.source.parent / directory
+        directory = Path(os.path.normpath(v.source.parent / directory))
     prefix = raw.get("prefix", d.prefix)
     if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
         v.fail(where, "prefix", f"{prefix!r} must be 1-40 of [A-Za-z0-9_-], starting alphanumeric")

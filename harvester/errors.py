@@ -18,6 +18,17 @@ what the public convenience API (``fetch_url``) raises for callers that prefer e
 
 from __future__ import annotations
 
+__all__ = [
+    "ArchiveError",
+    "ArchiveLockedError",
+    "ConfigError",
+    "DiscoveryError",
+    "FetchError",
+    "HarvesterError",
+    "NotAnArticleError",
+    "RefusedError",
+]
+
 
 class HarvesterError(Exception):
     """Base class of every error harvester raises on purpose."""

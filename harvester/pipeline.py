@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from harvester import __version__
 from harvester.catalog import ArticleRow, CaptureRow
 from harvester.config import Settings
 from harvester.extract.content import decode_html, extract_article, is_html
@@ -37,6 +36,7 @@ from harvester.models import (
 )
 from harvester.net.fetch import Fetcher
 from harvester.storage import ArchiveStore
+from harvester.version import __version__
 from harvester.warc.records import (
     CaptureRef,
     build_conversion,

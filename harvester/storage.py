@@ -20,11 +20,11 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import IO
 
-from harvester import __version__
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.clock import Clock
 from harvester.config import ArchiveSettings, FetchSettings
 from harvester.errors import ArchiveError, ArchiveLockedError
+from harvester.version import __version__
 from harvester.warc.writer import WarcFileWriter
 
 __all__ = ["ArchiveStore", "new_record_id"]

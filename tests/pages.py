@@ -67,9 +67,7 @@ def article_page(
 
 def listing_page() -> str:
     """A section page: links and teasers, no article."""
-    items = "\n".join(
-        f'<li><a href="/news/{i}">Headline number {i}</a></li>' for i in range(1, 30)
-    )
+    items = "\n".join(f'<li><a href="/news/{i}">Headline number {i}</a></li>' for i in range(1, 30))
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>News | The Meridian Courier</title></head>
 <body><nav><a href="/">Home</a></nav><ul>{items}</ul><footer>Courier</footer></body></html>"""

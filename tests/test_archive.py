@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
-import re
 import itertools
 import json
+import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -42,7 +42,9 @@ def harvest(settings: Settings, url: str, **kw: object) -> object:
         ArchiveStore(settings.archive, settings.fetch, clock=clock) as store,
         HttpFetcher(settings.fetch, clock=clock) as fetcher,
     ):
-        return harvest_one(FetchRequest(url=url, **kw), fetcher=fetcher, store=store, settings=settings)  # type: ignore[arg-type]
+        return harvest_one(
+            FetchRequest(url=url, **kw), fetcher=fetcher, store=store, settings=settings
+        )  # type: ignore[arg-type]
 
 
 def warc_files(root: Path) -> list[Path]:
@@ -58,7 +60,9 @@ def all_records(root: Path) -> list[tuple[str, dict[str, str], bytes]]:
 
 
 def warcio_check(path: Path) -> None:
-    done = subprocess.run([str(WARCIO), "check", "-v", str(path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [str(WARCIO), "check", "-v", str(path)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "digest pass" in done.stdout
     assert "fail" not in done.stdout.replace("digest pass", "")
@@ -81,7 +85,13 @@ def test_article_archived_as_four_records(
     assert not list((archive_dir / "warc").rglob("*.open"))
     warcio_check(files[0])
     records = all_records(archive_dir)
-    assert [t for t, _, _ in records] == ["warcinfo", "request", "response", "metadata", "conversion"]
+    assert [t for t, _, _ in records] == [
+        "warcinfo",
+        "request",
+        "response",
+        "metadata",
+        "conversion",
+    ]
     _, info, info_body = records[0]
     assert info["WARC-Filename"] == files[0].name
     assert b"reconstructed" in info_body
@@ -213,9 +223,11 @@ def test_http_error_archived_and_reported(
 
 def test_second_writer_refused(settings: Settings) -> None:
     clock = FrozenClock()
-    with ArchiveStore(settings.archive, settings.fetch, clock=clock):
-        with pytest.raises(ArchiveLockedError, match="in use by another harvester process"):
-            ArchiveStore(settings.archive, settings.fetch, clock=clock)
+    with (
+        ArchiveStore(settings.archive, settings.fetch, clock=clock),
+        pytest.raises(ArchiveLockedError, match="in use by another harvester process"),
+    ):
+        ArchiveStore(settings.archive, settings.fetch, clock=clock)
     # released on close
     with ArchiveStore(settings.archive, settings.fetch, clock=clock):
         pass

@@ -1,0 +1,46 @@
+# harvester: the README's commands. Every target sets up what it needs (the venv) first.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONFIG ?= config/harvester.toml
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv run test check lint typecheck dockerlint bench clean
+
+venv: $(STAMP)
+
+# Re-install when the project metadata changes.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found (need Python >= 3.11; set PYTHON=...)" >&2; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+## run: the daemon on the default config (real outlets; Ctrl-C stops it cleanly)
+run: venv
+	$(BIN)/harvester run --config $(CONFIG)
+
+## test: the whole test suite (local servers only, never the internet)
+test: venv
+	$(BIN)/python -m pytest
+
+## check: ruff (lint + format), mypy strict on harvester/, hadolint on the Dockerfile
+check: lint typecheck dockerlint
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+dockerlint: venv
+	$(BIN)/hadolint Dockerfile
+
+## bench: benchmarks over ../shared/data (skipped with a message where it is absent)
+bench: venv
+	$(BIN)/python bench/extract_quality.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info

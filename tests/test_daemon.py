@@ -1,0 +1,122 @@
+"""`harvester run`: feeds polled, new articles archived once, failures reported per outlet."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from mockserver import MockServer, free_loopback_host
+from pages import WIRE_PARAGRAPHS, article_page, rss_feed
+
+from harvester.cli import main
+from harvester.config import Outlet, Settings
+from harvester.daemon import MAX_BACKOFF, backoff_delay, run_daemon
+
+
+def newsroom(srv: MockServer) -> None:
+    srv.route("/a1", article_page(title="Terminal approved"))
+    srv.route("/a2", article_page(title="Ferry strike ends", paragraphs=WIRE_PARAGRAPHS[::-1]))
+    feed = rss_feed(
+        [
+            ("Terminal approved", srv.url("/a1")),
+            ("Ferry strike ends", srv.url("/a2?utm_source=rss&utm_medium=feed")),
+            ("Ferry strike ends (again)", srv.url("/a2")),
+        ]
+    )
+    srv.route("/rss.xml", feed, content_type="application/rss+xml")
+
+
+def with_outlets(settings: Settings, *outlets: Outlet) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, outlets=outlets)
+
+
+def test_run_once_archives_new_items_once(server: MockServer, settings: Settings) -> None:
+    newsroom(server)
+    outlet = Outlet(name="Courier", home=server.url("/"), feeds=(server.url("/rss.xml"),))
+    s = with_outlets(settings, outlet)
+    assert run_daemon(s, once=True) == 0
+    # tracking parameters stripped: /a2 fetched once although listed twice
+    assert len(server.requests_for("/a1")) == 1
+    assert len(server.requests_for("/a2")) == 1
+    assert run_daemon(s, once=True) == 0
+    assert len(server.requests_for("/a1")) == 1
+    assert len(server.requests_for("/a2")) == 1
+    assert len(server.requests_for("/rss.xml")) == 2
+
+
+def test_discovery_context_in_metadata(
+    server: MockServer, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    newsroom(server)
+    outlet = Outlet(name="Courier", home=server.url("/"), feeds=(server.url("/rss.xml"),))
+    run_daemon(with_outlets(settings, outlet), once=True)
+    assert main(["export", "--archive", str(settings.archive.dir)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["outlet"] for r in records} == {"Courier"}
+    assert {r["title"] for r in records} == {"Terminal approved", "Ferry strike ends"}
+    from harvester.warc.reader import iter_records
+
+    metas = [
+        json.loads(r.content)
+        for p in sorted(settings.archive.dir.rglob("*.warc.gz"))
+        for r in iter_records(p)
+        if r.type == "metadata"
+    ]
+    assert {m["discovery"]["title"] for m in metas} == {"Terminal approved", "Ferry strike ends"}
+    assert all(m["discovery"]["published"].startswith("2026-03-03T09:30") for m in metas)
+
+
+def test_unreachable_outlet_logged_and_others_still_polled(
+    server: MockServer, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    newsroom(server)
+    with MockServer(free_loopback_host(5)) as dead:
+        dead_url = dead.url("/rss.xml")
+    good = Outlet(name="Courier", home=server.url("/"), feeds=(server.url("/rss.xml"),))
+    bad = Outlet(name="Gone Gazette", home=dead_url, feeds=(dead_url,))
+    with caplog.at_level(logging.INFO, logger="harvester"):
+        assert run_daemon(with_outlets(settings, bad, good), once=True) == 0
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any(m.startswith("Gone Gazette: feed ") for m in errors)
+    assert len(server.requests_for("/a1")) == 1
+
+
+def test_all_outlets_failing_once_exits_4(settings: Settings) -> None:
+    with MockServer(free_loopback_host(5)) as dead:
+        dead_url = dead.url("/rss.xml")
+    bad = Outlet(name="Gone Gazette", home=dead_url, feeds=(dead_url,))
+    assert run_daemon(with_outlets(settings, bad), once=True) == 4
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    delays = [backoff_delay(600, n) for n in range(1, 12)]
+    assert delays[0] == 600
+    assert delays[1] == 1200
+    assert all(a <= b for a, b in itertools.pairwise(delays))
+    assert delays[-1] == MAX_BACKOFF
+    assert backoff_delay(5, 1) == 60  # never faster than a minute
+
+
+def test_run_once_from_cli_with_config(server: MockServer, tmp_path: Path) -> None:
+    newsroom(server)
+    config = tmp_path / "h.toml"
+    config.write_text(
+        f"""
+[archive]
+dir = "arch"
+[fetch]
+per_host_delay = 0
+allow_hosts = ["127.0.0.2"]
+[[outlets]]
+name = "Courier"
+home = "{server.url("/")}"
+feeds = ["{server.url("/rss.xml")}"]
+"""
+    )
+    assert main(["run", "--once", "--config", str(config)]) == 0
+    assert len(list((tmp_path / "arch").rglob("*.warc.gz"))) == 1
