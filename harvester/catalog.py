@@ -13,10 +13,10 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 from harvester.errors import ArchiveError
+from harvester.lifetime import Closeable
 from harvester.models import ExportRecord
 
 __all__ = ["CATALOG_NAME", "ArticleRow", "CaptureRow", "Catalog", "SqliteCatalog"]
@@ -113,7 +113,7 @@ class Catalog(Protocol):
         ...
 
 
-class SqliteCatalog:
+class SqliteCatalog(Closeable):
     """The SQLite catalog at ``<archive>/index.sqlite``. Use as a context manager."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
@@ -135,17 +135,6 @@ class SqliteCatalog:
                 self._db.commit()
         except sqlite3.Error as exc:
             raise ArchiveError(f"cannot open catalog {path}: {exc}") from exc
-
-    def __enter__(self) -> SqliteCatalog:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connection."""

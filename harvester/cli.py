@@ -254,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         # httpx logs every request at INFO; our own log lines say what matters.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        # APScheduler logs every job run at INFO; the daemon logs each poll's result itself.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         return _COMMANDS[args.command](args)
     except HarvesterError as exc:
         if debug:

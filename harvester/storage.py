@@ -17,13 +17,13 @@ import os
 import platform
 import uuid
 from collections.abc import Callable
-from types import TracebackType
 from typing import IO
 
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.clock import Clock
 from harvester.config import ArchiveSettings, FetchSettings
 from harvester.errors import ArchiveError, ArchiveLockedError
+from harvester.lifetime import Closeable
 from harvester.version import __version__
 from harvester.warc.writer import WarcFileWriter
 
@@ -55,7 +55,7 @@ def warcinfo_fields(fetch: FetchSettings) -> dict[str, str]:
     }
 
 
-class ArchiveStore:
+class ArchiveStore(Closeable):
     """The archive root opened for writing (lock + WARC writer + catalog). A context manager.
 
     Raises ArchiveLockedError if another process writes to the same archive, ArchiveError if
@@ -100,17 +100,6 @@ class ArchiveStore:
             new_id=new_id,
             info=warcinfo_fields(fetch),
         )
-
-    def __enter__(self) -> ArchiveStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the WARC file (renaming it), the catalog, then release the lock."""

@@ -59,3 +59,25 @@ def shared_data() -> Path:
     if not data.exists():
         pytest.skip(f"shared data not present at {data}: this test runs where it is (CI)")
     return data
+
+
+def outlet_config(
+    tmp_path: Path, srv: MockServer, *, archive: str | None = "arch", outlet_extra: str = ""
+) -> Path:
+    """A config file with one outlet, "Courier", whose feed is ``srv``'s /rss.xml."""
+    archive_table = f'[archive]\ndir = "{archive}"\n' if archive else ""
+    path = tmp_path / "h.toml"
+    path.write_text(
+        f"""{archive_table}
+[fetch]
+per_host_delay = 0
+allow_hosts = ["{srv.host}"]
+[[outlets]]
+name = "Courier"
+home = "{srv.url("/")}"
+feeds = ["{srv.url("/rss.xml")}"]
+{outlet_extra}
+""",
+        encoding="utf-8",
+    )
+    return path

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import outlet_config
 from mockserver import MockServer, free_loopback_host
 from pages import WIRE_PARAGRAPHS, article_page, rss_feed
 
@@ -104,19 +105,45 @@ def test_backoff_grows_and_is_capped() -> None:
 
 def test_run_once_from_cli_with_config(server: MockServer, tmp_path: Path) -> None:
     newsroom(server)
-    config = tmp_path / "h.toml"
-    config.write_text(
-        f"""
-[archive]
-dir = "arch"
-[fetch]
-per_host_delay = 0
-allow_hosts = ["127.0.0.2"]
-[[outlets]]
-name = "Courier"
-home = "{server.url("/")}"
-feeds = ["{server.url("/rss.xml")}"]
-"""
-    )
+    config = outlet_config(tmp_path, server)
     assert main(["run", "--once", "--config", str(config)]) == 0
     assert len(list((tmp_path / "arch").rglob("*.warc.gz"))) == 1
+
+
+def test_daemon_stops_cleanly_on_sigterm(server: MockServer, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    newsroom(server)
+    config = outlet_config(tmp_path, server, outlet_extra='poll_every = "1h"')
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harvester", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "HARVESTER_CONFIG"},
+    )
+    try:
+        # wait (bounded) until the first poll has archived both articles
+        for _ in range(200):
+            if len(server.requests_for("/a2")) == 1 and len(server.requests_for("/a1")) == 1:
+                break
+            time.sleep(0.05)
+        assert server.requests_for("/a1"), "the daemon never polled"
+        time.sleep(0.3)
+        assert proc.poll() is None, "the daemon exited on its own"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "daemon stopped" in stderr
+    arch = tmp_path / "arch"
+    assert len(list(arch.rglob("*.warc.gz"))) == 1
+    assert not list(arch.rglob("*.open"))

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import outlet_config
 from mockserver import MockServer
 from pages import article_page, rss_feed
 
@@ -48,18 +49,7 @@ def test_copied_paths_exist() -> None:
 def test_entrypoint_command_runs(server: MockServer, tmp_path: Path) -> None:
     server.route("/a", article_page())
     server.route("/rss.xml", rss_feed([("A", server.url("/a"))]))
-    config = tmp_path / "harvester.toml"
-    config.write_text(
-        f"""
-[fetch]
-per_host_delay = 0
-allow_hosts = ["127.0.0.2"]
-[[outlets]]
-name = "Courier"
-home = "{server.url("/")}"
-feeds = ["{server.url("/rss.xml")}"]
-"""
-    )
+    config = outlet_config(tmp_path, server, archive=None)
     archive = tmp_path / "archive"
     command = instruction("ENTRYPOINT") + instruction("CMD")
     # the image's paths, mapped to this machine

@@ -150,6 +150,14 @@ def test_rejected_urls(url: str) -> None:
     assert not is_http_url(url)
 
 
+def test_absolute_url_ignores_base() -> None:
+    assert normalise_url("http://example.com/a;", "https://other.example/x/") == (
+        "http://example.com/a;"
+    )
+    with pytest.raises(ValueError, match="no host"):
+        normalise_url("http:relative", "http://example.com/")  # RFC 3986: a scheme is absolute
+
+
 def test_relative_against_non_http_base_is_rejected() -> None:
     with pytest.raises(ValueError, match="not an http"):
         normalise_url("a/b", "ftp://example.com/")
@@ -174,8 +182,16 @@ def test_is_http_url(url: str, expected: bool) -> None:
 # --- properties -----------------------------------------------------------------------------
 
 _HOSTS = st.sampled_from(
-    ["example.com", "News.Example.COM", "b\u00fccher.example", "xn--bcher-kva.example", "127.0.0.1"]
-    + ["[::1]", "[2001:DB8::A]", "a.b.c.example", "Stra\u00dfe.example"]
+    [
+        "example.com",
+        "News.Example.COM",
+        "b\u00fccher.example",
+        "xn--bcher-kva.example",
+        "Stra\u00dfe.example",
+        "127.0.0.1",
+        "[::1]",
+        "[2001:DB8::A]",
+    ]
 )
 _PORTS = st.sampled_from(["", ":80", ":443", ":8080", ":0", ":00443"])
 # Segments mix unreserved, reserved and unsafe characters, escapes (valid, lower-case, broken)

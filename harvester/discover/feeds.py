@@ -55,6 +55,12 @@ MAX_FEED_BYTES = 20 * 2**20
 _MAX_PROLOG_CHARS = 64 * 2**10
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+# The feed formats' own namespaces: their <title>, <guid>, <source> ... win over same-named
+# extension elements (media:title, dc:source ...).
+_FEED_NAMESPACES = frozenset(
+    {"", "http://purl.org/rss/1.0/", "http://my.netscape.com/rdf/simple/0.9/",
+     "http://backend.userland.com/rss2", "http://www.w3.org/2005/Atom"}
+)  # fmt: skip
 _ROOTS = ("rss", "rdf", "feed")
 _RSS_DATES = ("pubDate", "date", "published", "updated", "issued", "modified")
 _ATOM_DATES = ("published", "issued", "updated", "modified", "created", "date")
@@ -130,14 +136,15 @@ def parse_feed(data: bytes, *, feed_url: str, max_items: int = 5000) -> tuple[Fe
 def _check_prolog(data: bytes) -> bytes:
     """Refuse entity declarations before the root; return the data minus leading whitespace."""
     bom_len, codec = _sniff_encoding(data)
-    text = data[bom_len : bom_len + 4 * _MAX_PROLOG_CHARS].decode(codec, errors="replace")
+    window = data[bom_len : bom_len + 4 * _MAX_PROLOG_CHARS]  # >= 64 Ki characters in any codec
+    text = window.decode(codec, errors="replace")
     stripped = text.lstrip(_XML_SPACE)
     if not stripped:
         raise DiscoveryError("not an RSS or Atom feed: empty document")
     if not stripped.startswith("<"):
         raise DiscoveryError("not an RSS or Atom feed: not XML")
     end = _prolog_end(text)
-    if end > _MAX_PROLOG_CHARS:
+    if end > _MAX_PROLOG_CHARS or (end == len(text) and len(window) < len(data) - bom_len):
         raise DiscoveryError("refused feed: XML prolog longer than 64 KiB")
     views = [text[:end]]
     declared = _declared_encoding(data[:1024]) if codec == "latin-1" else None
@@ -285,7 +292,7 @@ def _rss_item(item: _Element, feed_url: str) -> FeedItem | None:
     url = _rss_link(item, feed_url, guid_element, guid, about)
     if url is None:
         return None
-    source = _child(item, "source")
+    source = _child(item, "source", feed_namespace_only=True)
     source_name = source_url = None
     if source is not None:
         if _child(source, "title") is not None:  # an Atom-style <source> in an RSS item
@@ -299,7 +306,7 @@ def _rss_item(item: _Element, feed_url: str) -> FeedItem | None:
         published=_first_date(item, _RSS_DATES),
         source_name=source_name,
         source_url=source_url,
-        guid=guid or (about.strip() or None if about else None),
+        guid=guid or _text_or_none(about),
     )
 
 
@@ -339,7 +346,7 @@ def _atom_item(entry: _Element, feed_url: str) -> FeedItem | None:
     url = _atom_link(entry, feed_url)
     if url is None:
         return None
-    source = _child(entry, "source")
+    source = _child(entry, "source", feed_namespace_only=True)
     source_name, source_url = (None, None) if source is None else _atom_source(source, feed_url)
     return FeedItem(
         url=url,
@@ -387,6 +394,11 @@ def _local_name(element: _Element) -> str:
     return tag.rpartition("}")[2].rpartition(":")[2]
 
 
+def _namespace(element: _Element) -> str:
+    tag = element.tag
+    return tag[1:].partition("}")[0] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
 def _qualified_name(element: _Element) -> str:
     prefix = element.prefix
     local = _local_name(element)
@@ -397,9 +409,18 @@ def _children(element: _Element, name: str) -> Iterator[_Element]:
     return (child for child in element if _local_name(child) == name)
 
 
-def _child(element: _Element, name: str) -> _Element:
-    """The first child called ``name`` (any namespace), or None."""
-    return next(_children(element, name), None)
+def _child(element: _Element, name: str, *, feed_namespace_only: bool = False) -> _Element:
+    """The first child called ``name``, preferring the feed formats' namespaces; or None.
+
+    With ``feed_namespace_only``, an extension element of that name (e.g. dc:source) is ignored.
+    """
+    other = None
+    for child in _children(element, name):
+        if _namespace(child) in _FEED_NAMESPACES:
+            return child
+        if other is None and not feed_namespace_only:
+            other = child
+    return other
 
 
 def _raw_text(element: _Element) -> str:
@@ -414,6 +435,10 @@ def _raw_text(element: _Element) -> str:
                 parts.append(decoded)
         parts.append(child.tail or "")
     return "".join(parts)
+
+
+def _text_or_none(text: str | None) -> str | None:
+    return text.strip() or None if text is not None else None
 
 
 def _text(element: _Element) -> str | None:
@@ -467,7 +492,6 @@ def _parse_date(text: str | None) -> datetime | None:
     """Parse an ISO 8601 or RFC 822 date into an aware UTC datetime (naive means UTC)."""
     if not text:
         return None
-    parsed: datetime | None = None
     iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
     try:
         parsed = datetime.fromisoformat(iso)

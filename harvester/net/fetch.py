@@ -21,7 +21,6 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -31,6 +30,7 @@ import httpx
 from harvester.clock import Clock, SystemClock
 from harvester.config import FetchSettings
 from harvester.errors import RefusedError
+from harvester.lifetime import Closeable
 from harvester.models import Exchange, Fetched, FetchFailed, FetchResult, Refused
 from harvester.net.guard import AddressPolicy, GuardedBackend
 from harvester.net.robots import ROBOTS_MAX_BYTES, RobotsRules, rules_for_status
@@ -66,7 +66,7 @@ class _RobotsCache:
     rules: dict[str, RobotsRules] = field(default_factory=dict)
 
 
-class HttpFetcher:
+class HttpFetcher(Closeable):
     """Fetches with limits and safety checks. Use as a context manager (it owns a connection pool).
 
     ``transport`` replaces the guarded network transport (tests pass ``httpx.MockTransport``).
@@ -111,17 +111,6 @@ class HttpFetcher:
             },
         )
         self._robots = _RobotsCache()
-
-    def __enter__(self) -> HttpFetcher:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connection pool."""

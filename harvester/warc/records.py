@@ -97,14 +97,20 @@ def _request_target(url: str) -> str:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
+def _response_status_and_headers(exchange: Exchange) -> StatusAndHeaders:
+    """The HTTP status line and headers, in order, transfer coding header renamed."""
+    headers = [(_RENAMED_HEADERS.get(k.lower(), k), v) for k, v in exchange.response_headers]
+    return StatusAndHeaders(
+        f"{exchange.status} {exchange.reason}".strip(), headers, protocol=exchange.http_version
+    )
+
+
 def build_exchange(
-    exchange: Exchange, *, request_id: str, response_id: str, warcinfo_id: str | None = None
+    exchange: Exchange, *, request_id: str, response_id: str
 ) -> tuple[Record, Record]:
     """The ``request`` and ``response`` records of one exchange."""
     date = warc_date(exchange.started)
     common = {"WARC-Date": date}
-    if warcinfo_id:
-        common["WARC-Warcinfo-ID"] = warcinfo_id
     if exchange.peer_ip:
         common["WARC-IP-Address"] = exchange.peer_ip
     builder = _builder()
@@ -123,7 +129,6 @@ def build_exchange(
             "WARC-Concurrent-To": response_id,
         },
     )
-    headers = [(_RENAMED_HEADERS.get(k.lower(), k), v) for k, v in exchange.response_headers]
     response_headers = {
         **common,
         "WARC-Record-ID": response_id,
@@ -137,11 +142,7 @@ def build_exchange(
         "response",
         payload=io.BytesIO(exchange.body),
         length=len(exchange.body),
-        http_headers=StatusAndHeaders(
-            f"{exchange.status} {exchange.reason}".strip(),
-            headers,
-            protocol=exchange.http_version,
-        ),
+        http_headers=_response_status_and_headers(exchange),
         warc_headers_dict=response_headers,
     )
     return request, response
@@ -153,13 +154,9 @@ def build_revisit(
     refers_to: CaptureRef,
     request_id: str,
     revisit_id: str,
-    warcinfo_id: str | None = None,
 ) -> tuple[Record, Record]:
     """The ``request`` and ``revisit`` records for an unchanged payload (headers kept, no body)."""
-    request, _ = build_exchange(
-        exchange, request_id=request_id, response_id=revisit_id, warcinfo_id=warcinfo_id
-    )
-    headers = [(_RENAMED_HEADERS.get(k.lower(), k), v) for k, v in exchange.response_headers]
+    request, _ = build_exchange(exchange, request_id=request_id, response_id=revisit_id)
     extra = {
         "WARC-Record-ID": revisit_id,
         "WARC-Date": warc_date(exchange.started),
@@ -167,18 +164,12 @@ def build_revisit(
         "WARC-Refers-To": refers_to.record_id,
         "WARC-Profile": REVISIT_PROFILE,
     }
-    if warcinfo_id:
-        extra["WARC-Warcinfo-ID"] = warcinfo_id
     revisit = _builder().create_revisit_record(
         exchange.url,
         refers_to.payload_digest,
         refers_to.url,
         refers_to.date,
-        http_headers=StatusAndHeaders(
-            f"{exchange.status} {exchange.reason}".strip(),
-            headers,
-            protocol=exchange.http_version,
-        ),
+        http_headers=_response_status_and_headers(exchange),
         warc_headers_dict=extra,
     )
     return request, revisit

@@ -13,13 +13,13 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
 from warcio.warcwriter import WARCWriter
 
 from harvester.clock import Clock
 from harvester.errors import ArchiveError
+from harvester.lifetime import Closeable
 from harvester.warc.records import WARC_VERSION, Record, build_warcinfo, warc_date
 
 __all__ = ["OPEN_SUFFIX", "RecordSpan", "WarcFileWriter"]
@@ -37,7 +37,7 @@ class RecordSpan:
     record_id: str
 
 
-class WarcFileWriter:
+class WarcFileWriter(Closeable):
     """Appends records to the current WARC file; rotates and renames. Not thread-safe."""
 
     def __init__(
@@ -63,17 +63,6 @@ class WarcFileWriter:
         self._file: IO[bytes] | None = None
         self._final: Path | None = None
         self._warc: WARCWriter | None = None
-
-    def __enter__(self) -> WarcFileWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def current_file(self) -> str | None:
