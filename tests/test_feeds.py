@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harvester.discover import feeds
 from harvester.discover.feeds import MAX_FEED_BYTES, FeedItem, parse_feed
@@ -690,3 +692,30 @@ def test_short_prolog_with_doctype_and_stylesheet_is_fine() -> None:
     )
     data = rss("<item><link>https://wire.example.com/a</link></item>", prolog=prolog)
     assert urls(parse_feed(data, feed_url=FEED_URL)) == ["https://wire.example.com/a"]
+
+
+# --- robustness ------------------------------------------------------------------------------
+
+_XMLISH = st.lists(
+    st.sampled_from(
+        ["<rss>", "<channel>", "<item>", "</item>", "<link>", "</link>", "https://e.example.com/x",
+         "<feed xmlns='http://www.w3.org/2005/Atom'>", "<entry>", "<link href='/y'/>", "<guid>",
+         "</guid>", "<!DOCTYPE rss>", "<!--", "-->", "<?xml version='1.0'?>", "&amp;", "&x;",
+         "<![CDATA[", "]]>", "<pubDate>", "Tue, 02 Jan 2024", "</pubDate>", " ", "\n", "\x00",
+         "\u00e9", "xml:base='../'", "<!ENTITY", "'", '"', "<", ">", "]"]
+    ),
+    max_size=30,
+).map("".join)  # fmt: skip
+
+
+@given(st.one_of(st.binary(max_size=300), _XMLISH.map(str.encode)))
+@settings(max_examples=300, deadline=None)
+def test_property_arbitrary_bytes_give_items_or_discovery_error(data: bytes) -> None:
+    try:
+        items = parse_feed(data, feed_url=FEED_URL)
+    except DiscoveryError as exc:
+        assert "\n" not in str(exc)
+        return
+    for item in items:
+        assert item.url.startswith(("http://", "https://"))
+        assert "#" not in item.url

@@ -12,8 +12,9 @@ Contract of :func:`normalise_url` (pure, no I/O, idempotent:
     fragment    always dropped
     query       tracking parameters are removed (any key in TRACKING_PARAMS or starting with
                 ``utm_``, matched case-insensitively on the percent-decoded key); the other
-                parameters keep their order and their spelling (``+`` stays ``+``, nothing is
-                re-encoded); empty ``&&`` pieces and an empty ``?`` are dropped
+                parameters keep their order and their spelling, save for the escape rules
+                below (``+`` stays ``+``, ``%20`` stays ``%20``, ``%26`` is never decoded);
+                empty ``&&`` pieces and an empty ``?`` are dropped
     path        duplicate slashes collapsed (``//a///b`` -> ``/a/b``), ``.`` and ``..`` segments
                 removed (RFC 3986 5.2.4), empty path -> ``/``; a trailing slash is kept as it is
     escapes     in path and query: hex digits upper-cased (``%2f`` -> ``%2F``), escapes of
