@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "EVIDENCE_KINDS",
     "Archived",
     "Article",
     "DiscoveryContext",
@@ -131,17 +132,38 @@ class FetchFailed:
 FetchResult = Fetched | Refused | FetchFailed
 
 
+EVIDENCE_KINDS = (
+    "link",  # an outbound link in an "originally published at" line
+    "canonical",  # cross-domain rel=canonical
+    "meta",  # original-source / syndication-source meta, JSON-LD isBasedOn / sourceOrganization
+    "feed",  # the feed item's <source> (RSS) or <source> (Atom)
+    "dateline",  # "MOSCOW, July 22 (RIA Novosti) -", "WASHINGTON (AP) -"
+    "credit-line",  # "The original source of this article is X", "Copyright (c) Site, X, 2008"
+    "author",  # an author or publisher that is a known wire service
+    "text",  # near-duplicate of an earlier archived article (provenance stage)
+    "earliest",  # first published member of the story (provenance stage)
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Evidence:
-    """One piece of provenance evidence: its kind (see DESIGN.md) and the text that showed it."""
+    """One piece of provenance evidence.
+
+    ``kind`` is one of EVIDENCE_KINDS (strongest first); ``text`` is what showed it (the line,
+    the tag); ``source`` is the outlet or wire it names (canonical name when the registry knows
+    it); ``url`` the original's address when the evidence gives one.
+    """
 
     kind: str
     text: str
+    source: str | None = None
     url: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict; ``url`` only when known."""
+        """A JSON-ready dict; ``source`` and ``url`` only when known."""
         out: dict[str, Any] = {"kind": self.kind, "text": self.text}
+        if self.source:
+            out["source"] = self.source
         if self.url:
             out["url"] = self.url
         return out
@@ -262,7 +284,9 @@ class ExportRecord:
                 outlet=original["outlet"],
                 seen=original["seen"],
                 evidence=tuple(
-                    Evidence(kind=e["kind"], text=e["text"], url=e.get("url"))
+                    Evidence(
+                        kind=e["kind"], text=e["text"], source=e.get("source"), url=e.get("url")
+                    )
                     for e in original["evidence"]
                 ),
             ),
