@@ -11,12 +11,20 @@ import re
 from dataclasses import dataclass
 
 import trafilatura
-from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from trafilatura.settings import Document
 
+from harvester.extract.metadata import PageMeta, read_metadata
 from harvester.models import Article, Rejected
 
-__all__ = ["MIN_ARTICLE_CHARS", "decode_html", "extract_article", "is_html"]
+__all__ = [
+    "MIN_ARTICLE_CHARS",
+    "MainText",
+    "article_gate",
+    "decode_html",
+    "extract_article",
+    "extract_main",
+    "is_html",
+]
 
 # Why 250: shorter main texts are teasers, galleries, error or consent pages; even a brief wire
 # item (a headline, a dateline and two sentences) is longer.
@@ -76,68 +84,34 @@ def decode_html(content: bytes, content_type: str | None = None) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _PageFacts:
-    language: str | None
-    canonical: str | None
-    og_type: str | None
-    anchors: frozenset[str]
+class MainText:
+    """The main-text blocks of a page (before any cleaning) and its metadata."""
+
+    blocks: tuple[str, ...]
+    meta: PageMeta
 
 
-def _page_facts(html: str) -> _PageFacts:
-    tree = HTMLParser(html)
-    root = tree.css_first("html")
-    lang = root.attributes.get("lang") if root is not None else None
-    if not lang:
-        node = tree.css_first('meta[http-equiv="content-language" i]')
-        lang = node.attributes.get("content") if node is not None else None
-    if not lang:
-        node = tree.css_first('meta[property="og:locale"]')
-        lang = node.attributes.get("content") if node is not None else None
-    canonical = tree.css_first('link[rel="canonical" i]')
-    og_type = tree.css_first('meta[property="og:type"]')
-    anchors = frozenset(
-        " ".join(a.text(deep=True).split()) for a in tree.css("a[href]") if a.text(deep=True)
-    )
-    return _PageFacts(
-        anchors=anchors,
-        language=_language_code(lang),
-        canonical=(canonical.attributes.get("href") or None) if canonical is not None else None,
-        og_type=(og_type.attributes.get("content") or None) if og_type is not None else None,
-    )
+def _blocks(text: str) -> tuple[str, ...]:
+    """trafilatura puts one block per line; whitespace inside a block is collapsed."""
+    return tuple(b for line in text.splitlines() if (b := " ".join(line.split())))
 
 
-def _language_code(value: str | None) -> str | None:
-    """``en-US`` / ``en_GB`` -> ``en``; junk -> None."""
-    if not value:
-        return None
-    code = value.strip().replace("_", "-").split("-")[0].lower()
-    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
+def extract_main(html: str, *, url: str) -> MainText | Rejected:
+    """The page's main-text blocks and metadata, or why there is no main text.
 
-
-def _paragraphs(text: str) -> str:
-    """trafilatura puts one block per line; the export contract wants blank lines between."""
-    blocks = [" ".join(line.split()) for line in text.splitlines()]
-    return "\n\n".join(b for b in blocks if b)
-
-
-def _authors(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    parts = re.split(r"\s*;\s*|\s+and\s+|\s*,\s*(?=[A-Z])", value)
-    return tuple(dict.fromkeys(p.strip() for p in parts if p.strip()))
-
-
-def extract_article(html: str, *, url: str) -> Article | Rejected:
-    """The article on a page, or why it is not one."""
-    facts = _page_facts(html)
+    trafilatura finds the main content (without its own metadata pass: ``read_metadata`` is
+    faster and, on the fundus pages, more accurate); a leading block equal to the title is
+    dropped because the title is its own field.
+    """
+    meta = read_metadata(html, url=url)
     try:
         doc = trafilatura.bare_extraction(
             html,
             url=url,
-            with_metadata=True,
+            with_metadata=False,
             include_comments=False,
             include_tables=True,
-            # Keep wire credits and datelines: they are provenance evidence, not noise.
+            # Keep repeated lines: wire credits and datelines are provenance evidence.
             deduplicate=False,
         )
     # trafilatura raises assorted lxml/ValueError types on hostile markup; a page it cannot
@@ -146,24 +120,39 @@ def extract_article(html: str, *, url: str) -> Article | Rejected:
         return Rejected(reason=f"extraction failed ({type(exc).__name__})")
     if not isinstance(doc, Document) or not doc.text:
         return Rejected(reason="no main text found")
-    title = (doc.title or "").strip() or None
-    text = _paragraphs(doc.text)
-    if title and text.startswith(title + "\n\n"):
-        # trafilatura keeps an in-article <h1>; the title is its own field in the record.
-        text = text[len(title) + 2 :]
-    if len(text) < MIN_ARTICLE_CHARS:
-        return Rejected(reason=f"too little text ({len(text)} < {MIN_ARTICLE_CHARS} characters)")
-    blocks = text.split("\n\n")
-    linked = sum(len(b) for b in blocks if b in facts.anchors)
+    blocks = _blocks(doc.text)
+    if blocks and meta.title and " ".join(meta.title.split()) == blocks[0]:
+        blocks = blocks[1:]
+    return MainText(blocks=blocks, meta=meta)
+
+
+def article_gate(blocks: tuple[str, ...], meta: PageMeta) -> Rejected | None:
+    """Why these (cleaned) blocks are not an article, or None when they are one."""
+    size = sum(len(b) for b in blocks) + 2 * max(0, len(blocks) - 1)
+    if size < MIN_ARTICLE_CHARS:
+        return Rejected(reason=f"too little text ({size} < {MIN_ARTICLE_CHARS} characters)")
+    linked = sum(len(b) for b in blocks if b in meta.anchors)
     if linked > MAX_LINK_TEXT_SHARE * sum(len(b) for b in blocks):
         return Rejected(reason="mostly links (a section or index page)")
+    return None
+
+
+def extract_article(html: str, *, url: str) -> Article | Rejected:
+    """The article on a page (main text and metadata, no cleaning), or why it is not one."""
+    main = extract_main(html, url=url)
+    if isinstance(main, Rejected):
+        return main
+    rejected = article_gate(main.blocks, main.meta)
+    if rejected is not None:
+        return rejected
+    meta = main.meta
     return Article(
-        title=title,
-        authors=_authors(doc.author),
-        published=doc.date or None,
-        language=facts.language or _language_code(doc.language),
-        text=text,
-        canonical=facts.canonical,
-        sitename=doc.sitename or None,
-        description=doc.description or None,
+        title=meta.title,
+        authors=meta.authors,
+        published=meta.published,
+        language=meta.language,
+        text="\n\n".join(main.blocks),
+        canonical=meta.canonical,
+        sitename=meta.sitename,
+        description=meta.description,
     )
