@@ -73,23 +73,14 @@ def fetch_url(
     The same path as ``harvester fetch URL``. Raises NotAnArticleError, FetchError (network or
     HTTP error status), RefusedError (robots, size cap, private address) or ArchiveError.
     """
-    from harvester.clock import SystemClock  # noqa: PLC0415
     from harvester.models import Archived, FetchFailed, HttpError, NotArticle, Refused  # noqa: PLC0415
-    from harvester.net.fetch import HttpFetcher  # noqa: PLC0415
-    from harvester.pipeline import harvest_one  # noqa: PLC0415
-    from harvester.storage import ArchiveStore  # noqa: PLC0415
+    from harvester.pipeline import Harvester  # noqa: PLC0415
 
     settings = settings or Settings()
     if archive is not None:
         settings = settings.with_archive_dir(Path(archive))
-    clock = SystemClock()
-    with (
-        ArchiveStore(settings.archive, settings.fetch, clock=clock) as store,
-        HttpFetcher(settings.fetch, clock=clock) as fetcher,
-    ):
-        outcome = harvest_one(
-            FetchRequest(url=url, outlet=outlet), fetcher=fetcher, store=store, settings=settings
-        )
+    with Harvester(settings) as harvester:
+        outcome = harvester.harvest(FetchRequest(url=url, outlet=outlet))
     if isinstance(outcome, Archived):
         return outcome.record
     if isinstance(outcome, NotArticle):

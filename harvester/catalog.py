@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from harvester.errors import ArchiveError
 from harvester.lifetime import Closeable
@@ -49,9 +49,16 @@ CREATE TABLE IF NOT EXISTS articles (
     capture_record_id TEXT NOT NULL,
     metadata_file TEXT NOT NULL,
     metadata_offset INTEGER NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    blocks TEXT NOT NULL,
+    payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_by_final_url ON articles (final_url, id);
+CREATE INDEX IF NOT EXISTS articles_by_outlet ON articles (outlet, id);
+CREATE TABLE IF NOT EXISTS templates (
+    outlet TEXT PRIMARY KEY,
+    model TEXT NOT NULL
+);
 """
 
 
@@ -73,12 +80,16 @@ class CaptureRow:
 
 @dataclass(frozen=True, kw_only=True)
 class ArticleRow:
-    """One archived article: its export record and where its metadata record lies."""
+    """One archived article: its export record, where its metadata record lies, the cleaned
+    blocks before learned templates (so a newly learned template can re-clean it without
+    re-parsing), and the metadata record's JSON payload."""
 
     record: ExportRecord
     capture_record_id: str
     metadata_file: str
     metadata_offset: int
+    blocks: tuple[str, ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 class Catalog(Protocol):
@@ -106,6 +117,18 @@ class Catalog(Protocol):
 
     def articles(self) -> Iterator[ExportRecord]:
         """The newest record of every archived article, in the order they were first archived."""
+        ...
+
+    def latest_articles(self, outlet: str | None = None) -> Iterator[ArticleRow]:
+        """The newest row of every article (of ``outlet``, when given), first-archived order."""
+        ...
+
+    def template_model(self, outlet: str) -> dict[str, Any] | None:
+        """The stored template model (JSON) of ``outlet``, or None."""
+        ...
+
+    def save_template_model(self, outlet: str, model: dict[str, Any]) -> None:
+        """Store (replace) the template model of ``outlet``."""
         ...
 
     def counts(self) -> dict[str, int]:
@@ -208,7 +231,8 @@ class SqliteCatalog(Closeable):
         rec = row.record
         self._write(
             "INSERT INTO articles (url, final_url, outlet, story, capture_record_id,"
-            " metadata_file, metadata_offset, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " metadata_file, metadata_offset, record, blocks, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 rec.url,
                 rec.final_url,
@@ -218,6 +242,8 @@ class SqliteCatalog(Closeable):
                 row.metadata_file,
                 row.metadata_offset,
                 json.dumps(rec.to_json(), ensure_ascii=False),
+                json.dumps(list(row.blocks), ensure_ascii=False),
+                json.dumps(row.payload, ensure_ascii=False),
             ),
         )
 
@@ -231,13 +257,41 @@ class SqliteCatalog(Closeable):
 
     def articles(self) -> Iterator[ExportRecord]:
         """The newest record of every archived article, in first-archived order."""
+        for row in self.latest_articles():
+            yield row.record
+
+    def latest_articles(self, outlet: str | None = None) -> Iterator[ArticleRow]:
+        """The newest row of every article (of ``outlet``, when given), first-archived order."""
         rows = self._rows(
-            "SELECT a.record FROM articles a JOIN ("
-            " SELECT final_url, MIN(id) AS first, MAX(id) AS last FROM articles GROUP BY final_url"
-            ") g ON a.id = g.last ORDER BY g.first"
+            "SELECT a.record, a.capture_record_id, a.metadata_file, a.metadata_offset, a.blocks,"
+            " a.payload FROM articles a JOIN ("
+            " SELECT final_url, MIN(id) AS first, MAX(id) AS last FROM articles"
+            " WHERE ? IS NULL OR outlet = ? GROUP BY final_url"
+            ") g ON a.id = g.last ORDER BY g.first",
+            (outlet, outlet),
         )
-        for (record,) in rows:
-            yield ExportRecord.from_json(json.loads(str(record)))
+        for record, capture, file, offset, blocks, payload in rows:
+            yield ArticleRow(
+                record=ExportRecord.from_json(json.loads(str(record))),
+                capture_record_id=str(capture),
+                metadata_file=str(file),
+                metadata_offset=int(str(offset)),
+                blocks=tuple(json.loads(str(blocks))),
+                payload=json.loads(str(payload)),
+            )
+
+    def template_model(self, outlet: str) -> dict[str, Any] | None:
+        """The stored template model (JSON) of ``outlet``, or None."""
+        rows = self._rows("SELECT model FROM templates WHERE outlet = ?", (outlet,))
+        return json.loads(str(rows[0][0])) if rows else None
+
+    def save_template_model(self, outlet: str, model: dict[str, Any]) -> None:
+        """Store (replace) the template model of ``outlet``."""
+        self._write(
+            "INSERT INTO templates (outlet, model) VALUES (?, ?)"
+            " ON CONFLICT (outlet) DO UPDATE SET model = excluded.model",
+            (outlet, json.dumps(model, ensure_ascii=False, sort_keys=True)),
+        )
 
     def counts(self) -> dict[str, int]:
         """Row counts: ``captures`` and ``articles``."""

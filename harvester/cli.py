@@ -24,9 +24,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
-from harvester.clock import SystemClock
 from harvester.config import Settings, load_settings
 from harvester.errors import ArchiveError, ConfigError, HarvesterError
+from harvester.extract.templates import TemplateModel
 from harvester.models import (
     Archived,
     ExportRecord,
@@ -37,9 +37,7 @@ from harvester.models import (
     Outcome,
     Refused,
 )
-from harvester.net.fetch import HttpFetcher
-from harvester.pipeline import harvest_one
-from harvester.storage import ArchiveStore
+from harvester.pipeline import Harvester
 from harvester.version import __version__
 
 __all__ = ["EXIT_CODES", "main"]
@@ -117,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--format", choices=["jsonl"], default="jsonl")
 
+    p = sub.add_parser("templates", help="list an outlet's learned template blocks")
+    p.add_argument("outlet", help="outlet name (as in the config, or the host)")
+    _add_config(p)
+
+    p = sub.add_parser(
+        "reclean", help="re-derive cleaned text of archived articles with the current rules"
+    )
+    _add_config(p)
+    p.add_argument("--outlet", help="only this outlet's articles")
+
     p = sub.add_parser("check-config", help="validate a config file and summarise it")
     _add_config(p, archive=False)
 
@@ -185,17 +193,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _UsageError(f"not an absolute http(s) URL: {url!r}")
     settings = _settings(args)
-    clock = SystemClock()
-    with (
-        ArchiveStore(settings.archive, settings.fetch, clock=clock) as store,
-        HttpFetcher(settings.fetch, clock=clock) as fetcher,
-    ):
-        outcome = harvest_one(
-            FetchRequest(url=url, outlet=args.outlet),
-            fetcher=fetcher,
-            store=store,
-            settings=settings,
-        )
+    with Harvester(settings) as harvester:
+        outcome = harvester.harvest(FetchRequest(url=url, outlet=args.outlet))
     return _report(outcome, args.format)
 
 
@@ -208,6 +207,40 @@ def cmd_export(args: argparse.Namespace) -> int:
     with SqliteCatalog(path, readonly=True) as catalog:
         for record in catalog.articles():
             sys.stdout.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    """``harvester templates OUTLET``: the learned blocks, most widespread first."""
+    settings = _settings(args)
+    path = settings.archive.dir / CATALOG_NAME
+    if not path.exists():
+        raise ArchiveError(f"no archive at {settings.archive.dir} (no {CATALOG_NAME})")
+    with SqliteCatalog(path, readonly=True) as catalog:
+        stored = catalog.template_model(args.outlet)
+    if stored is None:
+        raise _UsageError(f"no template model for outlet {args.outlet!r} in {path}")
+    model = TemplateModel.from_json(stored)
+    learned = model.learned()
+    print(
+        f"{args.outlet}: {len(learned)} learned block(s) from {model.article_count} articles "
+        f"(a block is learned once it recurs in "
+        f"{settings.extract.template_min_articles} distinct stories)"
+    )
+    for block in learned:
+        print(f"{block.articles:6d}  {block.key}  {block.sample}")
+    return EXIT_OK
+
+
+def cmd_reclean(args: argparse.Namespace) -> int:
+    """``harvester reclean``: append re-cleaned records where the current rules differ."""
+    settings = _settings(args)
+    with Harvester(settings) as harvester:
+        report = harvester.reclean(args.outlet)
+    print(
+        f"reclean: {report.checked} articles checked, {report.changed} re-cleaned "
+        f"(new metadata + conversion records appended), {report.failed} failed"
+    )
     return EXIT_OK
 
 
@@ -237,6 +270,8 @@ _COMMANDS = {
     "fetch": cmd_fetch,
     "export": cmd_export,
     "check-config": cmd_check_config,
+    "templates": cmd_templates,
+    "reclean": cmd_reclean,
     "run": cmd_run,
 }
 

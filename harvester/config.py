@@ -5,6 +5,7 @@ Layout (see config/harvester.toml for a commented example)::
     [archive]   dir, prefix, rotate_size
     [fetch]     user_agent, per_host_delay, timeout, deadline, max_page_bytes, max_redirects,
                 respect_robots, allow_private_networks, allow_hosts
+    [extract]   budget, wires, boilerplate, template_min_articles
     [[outlets]] name, home, feeds, sitemaps, sections, poll_every, wire, aliases
 
 Every problem is reported as one :class:`ConfigError` line that names the file, the outlet (when
@@ -28,9 +29,11 @@ from harvester.errors import ConfigError
 __all__ = [
     "DEFAULT_USER_AGENT",
     "ArchiveSettings",
+    "ExtractSettings",
     "FetchSettings",
     "Outlet",
     "Settings",
+    "default_config_dir",
     "load_settings",
     "parse_duration",
     "parse_size",
@@ -74,6 +77,29 @@ class FetchSettings:
     allow_hosts: tuple[str, ...] = ()
 
 
+def default_config_dir() -> Path:
+    """Where wires.toml and boilerplate/ live when no config file names them.
+
+    ``$HARVESTER_CONFIG_DIR``, else the ``config/`` folder of a source checkout (editable
+    installs), else ``/etc/harvester`` (the Docker image).
+    """
+    env = os.environ.get("HARVESTER_CONFIG_DIR")
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent / "config"
+    return checkout if checkout.is_dir() else Path("/etc/harvester")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtractSettings:
+    """Extraction: time budget per page, the wire registry, boilerplate packs, templates."""
+
+    budget: float | None = 20.0
+    wires: Path = field(default_factory=lambda: default_config_dir() / "wires.toml")
+    boilerplate: Path = field(default_factory=lambda: default_config_dir() / "boilerplate")
+    template_min_articles: int = 3
+
+
 @dataclass(frozen=True, kw_only=True)
 class Outlet:
     """A news outlet (a wire service or a republisher) and where to discover its articles."""
@@ -100,6 +126,7 @@ class Settings:
     source: Path | None = None
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
     outlets: tuple[Outlet, ...] = ()
 
     def with_archive_dir(self, path: Path) -> Settings:
@@ -175,9 +202,10 @@ def load_settings(path: Path | str | None = None) -> Settings:
 def settings_from_mapping(raw: Mapping[str, Any], *, source: Path) -> Settings:
     """Validate an already-parsed TOML document (see :func:`load_settings`)."""
     v = _Validator(source)
-    v.unknown_keys(raw, {"archive", "fetch", "outlets"}, where="top level")
+    v.unknown_keys(raw, {"archive", "fetch", "extract", "outlets"}, where="top level")
     archive = _archive(v, v.table(raw, "archive", where="top level"))
     fetch = _fetch(v, v.table(raw, "fetch", where="top level"))
+    extract = _extract(v, v.table(raw, "extract", where="top level"))
     outlets_raw = raw.get("outlets", [])
     if not isinstance(outlets_raw, list):
         v.fail("top level", "outlets", "must be an array of tables ([[outlets]])")
@@ -189,7 +217,9 @@ def settings_from_mapping(raw: Mapping[str, Any], *, source: Path) -> Settings:
             v.fail(f"outlet {outlet.name!r}", "name", "duplicate outlet name")
         seen.add(outlet.name.casefold())
         outlets.append(outlet)
-    return Settings(source=source, archive=archive, fetch=fetch, outlets=tuple(outlets))
+    return Settings(
+        source=source, archive=archive, fetch=fetch, extract=extract, outlets=tuple(outlets)
+    )
 
 
 _T = TypeVar("_T")
@@ -302,6 +332,35 @@ def _fetch(v: _Validator, raw: Mapping[str, Any]) -> FetchSettings:
             bool,
         ),
         allow_hosts=tuple(h.strip().lower() for h in hosts),
+    )
+
+
+def _extract(v: _Validator, raw: Mapping[str, Any]) -> ExtractSettings:
+    where = "[extract]"
+    v.unknown_keys(raw, set(ExtractSettings.__dataclass_fields__), where=where)
+    budget_raw = raw.get("budget", 20)
+    # "off" runs extraction in-process with no budget (benchmarks; trusted input only).
+    budget = None if budget_raw == "off" else v.convert(where, "budget", budget_raw, parse_duration)
+    minimum = v.typed(where, "template_min_articles", raw.get("template_min_articles", 3), int)
+    if not 2 <= minimum <= 1000:
+        v.fail(where, "template_min_articles", "must be between 2 and 1000")
+
+    def path(key: str, default: str, *, is_dir: bool) -> Path:
+        if key not in raw:
+            # Not named: next to the config file if it is there, else the shipped default.
+            beside = v.source.parent / default
+            return beside if beside.exists() else default_config_dir() / default
+        text = v.typed(where, key, raw[key], str)
+        resolved = Path(os.path.normpath(v.source.parent / Path(text).expanduser()))
+        if not (resolved.is_dir() if is_dir else resolved.is_file()):
+            v.fail(where, key, f"{'folder' if is_dir else 'file'} not found: {resolved}")
+        return resolved
+
+    return ExtractSettings(
+        budget=budget,
+        wires=path("wires", "wires.toml", is_dir=False),
+        boilerplate=path("boilerplate", "boilerplate", is_dir=True),
+        template_min_articles=minimum,
     )
 
 

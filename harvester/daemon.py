@@ -36,9 +36,7 @@ from harvester.models import (
     NotArticle,
     Refused,
 )
-from harvester.net.fetch import Fetcher, HttpFetcher
-from harvester.pipeline import harvest_one
-from harvester.storage import ArchiveStore
+from harvester.pipeline import Harvester
 
 __all__ = ["OutletPoller", "PollReport", "run_daemon"]
 
@@ -72,10 +70,10 @@ def backoff_delay(poll_every: float, failures: int) -> float:
 class OutletPoller:
     """Polls outlets' feeds and harvests the articles the catalog does not hold yet."""
 
-    def __init__(self, settings: Settings, fetcher: Fetcher, store: ArchiveStore) -> None:
-        self._settings = settings
-        self._fetcher = fetcher
-        self._store = store
+    def __init__(self, harvester: Harvester) -> None:
+        self._harvester = harvester
+        self._fetcher = harvester.fetcher
+        self._catalog = harvester.store.catalog
         self.failures: dict[str, int] = {}
 
     def poll(self, outlet: Outlet) -> PollReport:
@@ -89,9 +87,7 @@ class OutletPoller:
             except DiscoveryError as exc:
                 report.errors.append(f"feed {feed_url}: {exc}")
         report.found = len(items)
-        new = [
-            item for item in items.values() if self._store.catalog.latest_capture(item.url) is None
-        ]
+        new = [item for item in items.values() if self._catalog.latest_capture(item.url) is None]
         report.skipped = len(items) - len(new)
         for item in new[:MAX_NEW_PER_POLL]:
             self._harvest(outlet, item, report)
@@ -121,9 +117,7 @@ class OutletPoller:
                 source_url=item.source_url,
             ),
         )
-        outcome = harvest_one(
-            request, fetcher=self._fetcher, store=self._store, settings=self._settings
-        )
+        outcome = self._harvester.harvest(request)
         if isinstance(outcome, Archived):
             report.archived += 1
             log.info("%s: archived %s", outlet.name, outcome.record.final_url)
@@ -168,11 +162,8 @@ def run_daemon(settings: Settings, *, once: bool, clock: Clock | None = None) ->
     """
     clock = clock or SystemClock()
     _log_unsupported(settings)
-    with (
-        ArchiveStore(settings.archive, settings.fetch, clock=clock) as store,
-        HttpFetcher(settings.fetch, clock=clock) as fetcher,
-    ):
-        poller = OutletPoller(settings, fetcher, store)
+    with Harvester(settings, clock=clock) as harvester:
+        poller = OutletPoller(harvester)
         if once:
             reports = []
             for index, outlet in enumerate(settings.outlets, 1):

@@ -1,27 +1,36 @@
-"""harvest_one: fetch one URL, archive every capture, extract the article, record it.
+"""The pipeline: fetch one URL, archive every capture, extract and clean the article, record it.
 
-This composes the stages; each stage is pure or behind a seam (Fetcher, ArchiveStore, Clock):
+Each stage is pure or behind a seam (Fetcher, ArchiveStore, ArticleExtractor, TemplateBook)::
 
-    fetch -> WARC request/response (or revisit) per hop -> decode -> extract -> Article
-          -> WARC metadata (JSON) + conversion (text) -> catalog
+    fetch -> WARC request/response (or revisit) per hop -> decode
+          -> extract + attribution + rule packs (worker process, time budget)
+          -> learned outlet templates (observe, then clean; earlier articles re-cleaned when
+             something new is learned)
+          -> original from the evidence -> WARC metadata (JSON) + conversion (text) -> catalog
 
-The outcome is a value (see ``harvester.models.Outcome``); only ArchiveError escapes, because a
-failing archive is not something one URL's result can describe.
+Outcomes are values (``harvester.models.Outcome``); only ArchiveError escapes, because a failing
+archive is not something one URL's result can describe.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from harvester.catalog import ArticleRow, CaptureRow
+from harvester.clock import Clock, SystemClock
 from harvester.config import Settings
-from harvester.extract.content import decode_html, extract_article, is_html
+from harvester.dedup.original import attribute
+from harvester.extract.article import ArticleExtractor, Extraction, PageHints
+from harvester.extract.boilerplate import RemovedBlock
+from harvester.extract.content import decode_html, is_html
+from harvester.lifetime import Closeable
 from harvester.models import (
     Archived,
-    Article,
     Exchange,
     ExportRecord,
     FetchFailed,
@@ -34,9 +43,11 @@ from harvester.models import (
     Rejected,
     WarcLocation,
 )
-from harvester.net.fetch import Fetcher
+from harvester.net.fetch import Fetcher, HttpFetcher
 from harvester.storage import ArchiveStore
+from harvester.templates_book import TemplateBook
 from harvester.version import __version__
+from harvester.warc.reader import read_record
 from harvester.warc.records import (
     CaptureRef,
     build_conversion,
@@ -47,7 +58,9 @@ from harvester.warc.records import (
     warc_date,
 )
 
-__all__ = ["harvest_one", "outlet_name", "story_id"]
+__all__ = ["Harvester", "RecleanReport", "harvest_one", "outlet_name", "story_id"]
+
+log = logging.getLogger("harvester.pipeline")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +69,15 @@ class _Capture:
 
     location: WarcLocation
     revisit: bool
+
+
+@dataclass(kw_only=True)
+class RecleanReport:
+    """What a re-clean pass did."""
+
+    checked: int = 0
+    changed: int = 0
+    failed: int = 0
 
 
 def outlet_name(url: str, settings: Settings, requested: str | None = None) -> str:
@@ -70,6 +92,11 @@ def outlet_name(url: str, settings: Settings, requested: str | None = None) -> s
 def story_id(url: str) -> str:
     """A stable story id for a single-member story (the provenance stage will merge stories)."""
     return "s-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def _self_names(outlet: str, settings: Settings) -> tuple[str, ...]:
+    configured = next((o for o in settings.outlets if o.name == outlet), None)
+    return (outlet, *configured.aliases) if configured else (outlet,)
 
 
 def _archive_exchange(store: ArchiveStore, exchange: Exchange) -> _Capture:
@@ -114,48 +141,178 @@ def _archive_exchange(store: ArchiveStore, exchange: Exchange) -> _Capture:
     )
 
 
-def _metadata_payload(
-    request: FetchRequest, fetched: tuple[Exchange, ...], record: ExportRecord | None, **extra: Any
-) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "harvester": __version__,
-        "requested_url": request.url,
-        "redirects": [{"url": e.url, "status": e.status} for e in fetched[:-1]],
-        "discovery": request.discovery.to_json() if request.discovery else None,
-    }
-    if record is not None:
-        fields = record.to_json()
-        # The text lives in the conversion record next to this one; do not store it twice.
-        fields.pop("text")
-        payload["record"] = fields
-    payload.update(extra)
-    return payload
+def _removed_json(removed: Sequence[RemovedBlock]) -> list[dict[str, str]]:
+    return [{"kind": r.kind, "text": r.text, "rule": r.rule} for r in removed]
 
 
 def _record(
-    request: FetchRequest, final: Exchange, article: Article, outlet: str, loc: WarcLocation
+    *,
+    url: str,
+    final_url: str,
+    fetched: str,
+    extraction: Extraction,
+    blocks: Sequence[str],
+    outlet: str,
+    location: WarcLocation,
+    catalog_has: Any,
 ) -> ExportRecord:
+    attribution = attribute(extraction.evidence, own_outlet=outlet)
+    if attribution.outlet is None:
+        original = Original(url=final_url, outlet=outlet, seen=True, evidence=extraction.evidence)
+    else:
+        seen = bool(attribution.url) and catalog_has(attribution.url)
+        original = Original(
+            url=attribution.url,
+            outlet=attribution.outlet,
+            seen=seen,
+            evidence=extraction.evidence,
+        )
     return ExportRecord(
-        url=request.url,
-        final_url=final.url,
+        url=url,
+        final_url=final_url,
         outlet=outlet,
-        title=article.title,
-        authors=article.authors,
-        published=article.published,
-        fetched=warc_date(final.started),
-        language=article.language,
-        text=article.text,
-        story=story_id(final.url),
-        is_original=True,
-        original=Original(url=final.url, outlet=outlet, seen=True, evidence=()),
-        warc=loc,
+        title=extraction.title,
+        authors=extraction.authors,
+        published=extraction.published,
+        fetched=fetched,
+        language=extraction.language,
+        text="\n\n".join(blocks),
+        story=story_id(attribution.url or final_url),
+        is_original=attribution.outlet is None,
+        original=original,
+        warc=location,
     )
 
 
+def _payload(
+    request: FetchRequest,
+    chain: tuple[Exchange, ...],
+    record: ExportRecord,
+    extraction: Extraction,
+    template_removed: Sequence[RemovedBlock],
+) -> dict[str, Any]:
+    fields = record.to_json()
+    # The text lives in the conversion record next to this one; do not store it twice.
+    fields.pop("text")
+    attribution = attribute(extraction.evidence, own_outlet=record.outlet)
+    return {
+        "harvester": __version__,
+        "requested_url": request.url,
+        "redirects": [{"url": e.url, "status": e.status} for e in chain[:-1]],
+        "discovery": request.discovery.to_json() if request.discovery else None,
+        "record": fields,
+        "tags": list(extraction.tags),
+        "decided_by": attribution.decided_by,
+        "removed": _removed_json([*extraction.removed, *template_removed]),
+        "page": {
+            "canonical": extraction.canonical,
+            "sitename": extraction.sitename,
+            "description": extraction.description,
+        },
+    }
+
+
+def _write_article(
+    store: ArchiveStore,
+    record: ExportRecord,
+    payload: dict[str, Any],
+    blocks: tuple[str, ...],
+) -> None:
+    """Append metadata + conversion records for ``record`` and index them."""
+    date = warc_date(store.clock.now())
+    response_id = record.warc.record_id
+    spans = store.writer.write(
+        [
+            build_metadata(
+                target_uri=record.final_url,
+                refers_to=response_id,
+                record_id=store.new_id(),
+                date=date,
+                payload=payload,
+            ),
+            build_conversion(
+                target_uri=record.final_url,
+                refers_to=response_id,
+                record_id=store.new_id(),
+                date=date,
+                text=record.text,
+            ),
+        ]
+    )
+    store.catalog.add_article(
+        ArticleRow(
+            record=record,
+            capture_record_id=response_id,
+            metadata_file=spans[0].file,
+            metadata_offset=spans[0].offset,
+            blocks=blocks,
+            payload=payload,
+        )
+    )
+
+
+def _reject(
+    store: ArchiveStore,
+    request: FetchRequest,
+    chain: tuple[Exchange, ...],
+    capture: _Capture,
+    reason: str,
+) -> NotArticle:
+    final = chain[-1]
+    store.writer.write(
+        [
+            build_metadata(
+                target_uri=final.url,
+                refers_to=capture.location.record_id,
+                record_id=store.new_id(),
+                date=warc_date(final.started),
+                payload={
+                    "harvester": __version__,
+                    "requested_url": request.url,
+                    "redirects": [{"url": e.url, "status": e.status} for e in chain[:-1]],
+                    "discovery": request.discovery.to_json() if request.discovery else None,
+                    "rejected": reason,
+                },
+            )
+        ]
+    )
+    return NotArticle(url=final.url, reason=reason, warc=capture.location)
+
+
+def reclean_with_templates(
+    store: ArchiveStore, templates: TemplateBook, outlet: str, *, skip: str | None = None
+) -> RecleanReport:
+    """Re-apply the outlet's templates to its archived articles (stored pre-template blocks);
+    append new metadata + conversion records for every article whose text changes."""
+    report = RecleanReport()
+    for row in store.catalog.latest_articles(outlet):
+        if row.record.final_url == skip:
+            continue
+        report.checked += 1
+        result = templates.clean(outlet, row.blocks)
+        text = "\n\n".join(result.kept)
+        if text == row.record.text:
+            continue
+        record = replace(row.record, text=text)
+        payload = dict(row.payload)
+        rules_removed = [r for r in payload.get("removed", []) if r.get("kind") != "template"]
+        payload["removed"] = rules_removed + _removed_json(result.removed)
+        payload["recleaned"] = warc_date(store.clock.now())
+        _write_article(store, record, payload, row.blocks)
+        report.changed += 1
+    return report
+
+
 def harvest_one(
-    request: FetchRequest, *, fetcher: Fetcher, store: ArchiveStore, settings: Settings
+    request: FetchRequest,
+    *,
+    fetcher: Fetcher,
+    store: ArchiveStore,
+    settings: Settings,
+    extractor: ArticleExtractor,
+    templates: TemplateBook,
 ) -> Outcome:
-    """Fetch, archive and extract one URL. Raises ArchiveError only."""
+    """Fetch, archive, extract and clean one URL. Raises ArchiveError only."""
     result = fetcher.fetch(request.url)
     captures = [_archive_exchange(store, exchange) for exchange in result.chain]
     if isinstance(result, Refused | FetchFailed):
@@ -171,58 +328,128 @@ def harvest_one(
             return Archived(record=existing, revisit=True)
     content_type = final.header("content-type")
     if not is_html(content_type, final.content):
-        return NotArticle(
-            url=final.url, reason=f"not HTML ({content_type or 'no type'})", warc=capture.location
+        return _reject(
+            store, request, result.chain, capture, f"not HTML ({content_type or 'no type'})"
         )
-    extracted = extract_article(decode_html(final.content, content_type), url=final.url)
-    date = warc_date(final.started)
-    response_id = capture.location.record_id
-    if isinstance(extracted, Rejected):
-        store.writer.write(
-            [
-                build_metadata(
-                    target_uri=final.url,
-                    refers_to=response_id,
-                    record_id=store.new_id(),
-                    date=date,
-                    payload=_metadata_payload(
-                        request, result.chain, None, rejected=extracted.reason
-                    ),
-                )
-            ]
-        )
-        return NotArticle(url=final.url, reason=extracted.reason, warc=capture.location)
     outlet = outlet_name(final.url, settings, request.outlet)
-    record = _record(request, final, extracted, outlet, capture.location)
-    article_fields = {
-        "canonical": extracted.canonical,
-        "sitename": extracted.sitename,
-        "description": extracted.description,
-    }
-    spans = store.writer.write(
-        [
-            build_metadata(
-                target_uri=final.url,
-                refers_to=response_id,
-                record_id=store.new_id(),
-                date=date,
-                payload=_metadata_payload(request, result.chain, record, page=article_fields),
-            ),
-            build_conversion(
-                target_uri=final.url,
-                refers_to=response_id,
-                record_id=store.new_id(),
-                date=date,
-                text=record.text,
-            ),
-        ]
+    discovery = request.discovery
+    hints = PageHints(
+        self_names=_self_names(outlet, settings),
+        feed_source=(discovery.source_name, discovery.source_url)
+        if discovery and (discovery.source_name or discovery.source_url)
+        else None,
     )
-    store.catalog.add_article(
-        ArticleRow(
-            record=record,
-            capture_record_id=response_id,
-            metadata_file=spans[0].file,
-            metadata_offset=spans[0].offset,
+    extraction = extractor.extract(decode_html(final.content, content_type), final.url, hints)
+    if isinstance(extraction, Rejected):
+        return _reject(store, request, result.chain, capture, extraction.reason)
+    learned = templates.observe_and_clean(outlet, final.url, extraction.blocks)
+    record = _record(
+        url=request.url,
+        final_url=final.url,
+        fetched=warc_date(final.started),
+        extraction=extraction,
+        blocks=learned.kept,
+        outlet=outlet,
+        location=capture.location,
+        catalog_has=lambda url: store.catalog.article(url) is not None,
+    )
+    payload = _payload(request, result.chain, record, extraction, learned.removed)
+    _write_article(store, record, payload, extraction.blocks)
+    if learned.newly_learned:
+        # Cold start: articles archived before these blocks were learned still show them.
+        report = reclean_with_templates(store, templates, outlet, skip=final.url)
+        log.info(
+            "%s: learned %d template block(s); re-cleaned %d of %d earlier articles",
+            outlet,
+            len(learned.newly_learned),
+            report.changed,
+            report.checked,
         )
-    )
     return Archived(record=record)
+
+
+class Harvester(Closeable):
+    """Everything one process needs to harvest: the archive store (locked), the fetcher, the
+    extractor (its worker process) and the template book. Use as a context manager."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        fetcher: Fetcher | None = None,
+        extractor: ArticleExtractor | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.extractor = extractor or ArticleExtractor(settings)
+        self.store = ArchiveStore(settings.archive, settings.fetch, clock=self.clock)
+        self._own_fetcher = fetcher is None
+        self.fetcher: Fetcher = fetcher or HttpFetcher(settings.fetch, clock=self.clock)
+        self.templates = TemplateBook(
+            self.store.catalog, min_articles=settings.extract.template_min_articles
+        )
+
+    def harvest(self, request: FetchRequest) -> Outcome:
+        """:func:`harvest_one` with this harvester's ports."""
+        return harvest_one(
+            request,
+            fetcher=self.fetcher,
+            store=self.store,
+            settings=self.settings,
+            extractor=self.extractor,
+            templates=self.templates,
+        )
+
+    def reclean(self, outlet: str | None = None) -> RecleanReport:
+        """Re-extract archived articles from their raw captures with the current rules and
+        templates; append new metadata + conversion records where the result changed."""
+        report = RecleanReport()
+        for row in self.store.catalog.latest_articles(outlet):
+            report.checked += 1
+            record = row.record
+            response = read_record(self.store.root, record.warc.file, record.warc.offset)
+            content_type = next(
+                (v for k, v in response.http_headers if k.lower() == "content-type"), None
+            )
+            own = record.outlet or outlet_name(record.final_url, self.settings)
+            extraction = self.extractor.extract(
+                decode_html(response.content, content_type),
+                record.final_url,
+                PageHints(self_names=_self_names(own, self.settings)),
+            )
+            if isinstance(extraction, Rejected):
+                report.failed += 1
+                log.warning("reclean: %s: %s", record.final_url, extraction.reason)
+                continue
+            cleaned = self.templates.clean(own, extraction.blocks)
+            new = _record(
+                url=record.url,
+                final_url=record.final_url,
+                fetched=record.fetched,
+                extraction=extraction,
+                blocks=cleaned.kept,
+                outlet=own,
+                location=record.warc,
+                catalog_has=lambda url: self.store.catalog.article(url) is not None,
+            )
+            if new == record:
+                continue
+            request = FetchRequest(url=record.url, outlet=own)
+            payload = {
+                **row.payload,
+                **_payload(request, (), new, extraction, cleaned.removed),
+                "recleaned": warc_date(self.clock.now()),
+            }
+            _write_article(self.store, new, payload, extraction.blocks)
+            report.changed += 1
+        return report
+
+    def close(self) -> None:
+        """Close the fetcher (if it is ours), the extractor's worker and the store."""
+        try:
+            if self._own_fetcher and isinstance(self.fetcher, Closeable):
+                self.fetcher.close()
+            self.extractor.close()
+        finally:
+            self.store.close()

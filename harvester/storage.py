@@ -71,6 +71,7 @@ class ArchiveStore(Closeable):
         new_id: Callable[[], str] = new_record_id,
     ) -> None:
         self.root = settings.dir
+        self.clock = clock
         self.new_id = new_id
         try:
             self.root.mkdir(parents=True, exist_ok=True)

@@ -104,3 +104,58 @@ def rss_feed(items: list[tuple[str, str]], *, title: str = "Courier news") -> st
         f"<title>{html.escape(title)}</title><link>http://example.invalid/</link>{entries}"
         "</channel></rss>"
     )
+
+
+_PLACES = ("Port Meridian", "Lindholm", "Castel Verde", "Ostrava Nova", "Kelmscott", "Varna Bay")
+_SUBJECTS = ("the ferry operator", "the city council", "the regional court",
+             "the dock workers' union", "the water board", "the university hospital",
+             "the fishing cooperative",
+             "the transit authority", "the chamber of commerce", "the fire service")  # fmt: skip
+_ACTIONS = ("approved a budget for", "postponed a decision on", "opened an inquiry into",
+            "signed an agreement on", "rejected a proposal for",
+            "announced a review of")  # fmt: skip
+_OBJECTS = ("a new bridge", "night-time flights", "the old grain silo", "school bus routes",
+            "flood barriers", "a solar farm", "the harbour museum", "parking fees")  # fmt: skip
+_DETAILS = (
+    "Officials said the first results would be published within {n} weeks.",
+    "The measure passed by {n} votes to {m}, after a debate that lasted most of the afternoon.",
+    "Residents who spoke at the hearing raised concerns about noise, cost and the timetable.",
+    "The plan is expected to cost about {n} million crowns over {m} years.",
+    "Opposition members said they would ask for the decision to be reviewed next {day}.",
+    "A spokesperson declined to say whether further changes were planned before {day}.",
+    "Work on the site could begin as early as {day}, according to the project documents.",
+)
+# One lower-case topic word per story: names and numbers are normalised away by the template
+# model, words are not, so each story's paragraphs stay its own.
+_TOPICS = ("anchorage", "bakery", "cannery", "drydock", "embankment", "foundry", "granary",
+           "hatchery", "icehouse", "jetty", "kiln", "lighthouse", "mill", "nursery", "orchard",
+           "pier", "quarry", "ropewalk", "sawmill", "tannery", "upland", "vineyard", "wharf",
+           "yard", "zinc works", "boathouse", "chapel", "depot", "estuary", "ferry slip",
+           "glasshouse", "harbour wall")  # fmt: skip
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "spring", "autumn")
+
+
+def invented_story(i: int) -> tuple[str, tuple[str, ...]]:
+    """Story number ``i``: a title and 4-7 paragraphs, distinct from every other story."""
+    place = _PLACES[i % len(_PLACES)]
+    subject = _SUBJECTS[(i * 7) % len(_SUBJECTS)]
+    action = _ACTIONS[(i * 5) % len(_ACTIONS)]
+    obj = _OBJECTS[(i * 3) % len(_OBJECTS)]
+    topic = _TOPICS[i % len(_TOPICS)]
+    title = f"{place}: {subject} {action} {obj} at the {topic} (report {i})".capitalize()
+    lead = (
+        f"{place.upper()}, story {i} – On the {i + 3}th day of the session, {subject} "
+        f"{action} {obj} at the {topic}, a move that observers had expected for "
+        f"{i % 9 + 2} months."
+    )
+    paragraphs = [lead]
+    count = 3 + i % 4
+    for k in range(count):
+        detail = _DETAILS[(i + k * 3) % len(_DETAILS)].format(
+            n=(i * 13 + k * 7) % 90 + 10, m=(i + k) % 9 + 1, day=_DAYS[(i + k) % len(_DAYS)]
+        )
+        paragraphs.append(
+            f"In {place}, according to the minutes of meeting {i}-{k}, {detail} "
+            f"The item was number {k + 1} of {count} on the agenda about the {topic}."
+        )
+    return title, tuple(paragraphs)

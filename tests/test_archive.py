@@ -22,8 +22,7 @@ from harvester.clock import FrozenClock
 from harvester.config import Settings
 from harvester.errors import ArchiveLockedError
 from harvester.models import Archived, Exchange, FetchRequest, HttpError, NotArticle
-from harvester.net.fetch import HttpFetcher
-from harvester.pipeline import harvest_one
+from harvester.pipeline import Harvester
 from harvester.storage import ArchiveStore
 from harvester.warc.reader import iter_records, read_record
 from harvester.warc.records import build_exchange, payload_digest
@@ -37,14 +36,8 @@ def counter_ids() -> itertools.count[int]:
 
 
 def harvest(settings: Settings, url: str, **kw: object) -> object:
-    clock = FrozenClock()
-    with (
-        ArchiveStore(settings.archive, settings.fetch, clock=clock) as store,
-        HttpFetcher(settings.fetch, clock=clock) as fetcher,
-    ):
-        return harvest_one(
-            FetchRequest(url=url, **kw), fetcher=fetcher, store=store, settings=settings
-        )  # type: ignore[arg-type]
+    with Harvester(settings, clock=FrozenClock()) as harvester:
+        return harvester.harvest(FetchRequest(url=url, **kw))  # type: ignore[arg-type]
 
 
 def warc_files(root: Path) -> list[Path]:

@@ -30,8 +30,9 @@ Matching
 Blocks are matched after normalisation (Unicode NFC, typographic apostrophes to ``'``, runs of
 whitespace to one space, stripped), case-insensitively.  Labels are tried first, then the kinds
 in :data:`BOILERPLATE_KINDS` order; the first hit removes the block.  Rules of one kind that share
-a position and a ``max_chars`` are compiled into a single alternation, so a pack of a few hundred
-rules costs a few dozen regex searches per block.
+a position and a ``max_chars`` are compiled together (one alternation of the start-anchored
+patterns, tried at offset 0 only, and one of the others, searched), so a few hundred rules cost a
+few dozen regex calls per block, and none for a block longer than the bucket's ``max_chars``.
 
 Positions: ``"any"`` (default) matches anywhere; ``"tail"`` matches only after the last
 *body-like* block, i.e. after the last block that no ``"any"`` rule removed and that reads like
@@ -53,7 +54,7 @@ Rule pack format (TOML; one file per language in ``config/boilerplate/``, all lo
     position = "any"                 # optional; "any" | "tail"
 
     [[labels]]
-    id = "tags-1"                    # optional; default "<field>-<n>"
+    id = "tags-1"                    # optional; default "<field>-<n>" (n: 1-based position)
     field = "tags"                   # "tags" | "author" | "published"
     pattern = '^region\\s*:\\s*(?P<value>.+)$'   # a regex with a named group "value"
     split = ","                      # optional (tags, author): separator(s), a string or a list
@@ -192,13 +193,32 @@ class Rule:
 
 @dataclass(frozen=True, kw_only=True)
 class _Bucket:
-    """Rules of one kind, position and max_chars joined into one regex."""
+    """Rules of one kind, position and max_chars joined into (at most) two alternations.
+
+    Why two: Python's ``re`` tries every alternative at every offset during ``search``, even
+    alternatives that start with ``^``.  Patterns anchored at the start are therefore joined
+    into one regex used with ``match`` (tried at offset 0 only), the rest into one for
+    ``search``.
+    """
 
     kind: str
     position: str
     max_chars: int
-    regex: re.Pattern[str]
+    anchored: re.Pattern[str] | None
+    floating: re.Pattern[str] | None
     by_group: Mapping[str, Rule]
+
+    def find(self, text: str) -> Rule | None:
+        m = self.anchored.match(text) if self.anchored is not None else None
+        if m is None and self.floating is not None:
+            m = self.floating.search(text)
+        if m is None:
+            return None
+        # the rule's own group closes last, so lastgroup names it (rule patterns have no names)
+        group = m.lastgroup
+        if group is None or group not in self.by_group:
+            group = next(g for g, v in m.groupdict().items() if v is not None)
+        return self.by_group[group]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -309,14 +329,9 @@ class RuleSet:
         for bucket in self._buckets:
             if bucket.position != position or size > bucket.max_chars:
                 continue
-            m = bucket.regex.search(text)
-            if m is None:
-                continue
-            # the rule's own group closes last, so lastgroup names it (inner groups are unnamed)
-            group = m.lastgroup
-            if group is None or group not in bucket.by_group:
-                group = next(g for g, v in m.groupdict().items() if v is not None)
-            return _Hit(rule=bucket.by_group[group])
+            rule = bucket.find(text)
+            if rule is not None:
+                return _Hit(rule=rule)
         return None
 
 
@@ -523,24 +538,61 @@ def _compile_buckets(rules: Sequence[Rule]) -> tuple[_Bucket, ...]:
     buckets: list[_Bucket] = []
     counter = 0
     for (kind_index, position, max_chars), members in sorted(groups.items()):
-        alternatives: list[str] = []
+        anchored: list[str] = []
+        floating: list[str] = []
         by_group: dict[str, Rule] = {}
         for rule in members:
             for pattern in rule.patterns:
                 group = f"r{counter}"
                 counter += 1
                 by_group[group] = rule
-                alternatives.append(f"(?P<{group}>{pattern})")
+                rest = _strip_start_anchor(pattern)
+                if rest is None:
+                    floating.append(f"(?P<{group}>{pattern})")
+                else:
+                    anchored.append(f"(?P<{group}>{rest})")
         buckets.append(
             _Bucket(
                 kind=BOILERPLATE_KINDS[kind_index],
                 position=position,
                 max_chars=max_chars,
-                regex=re.compile("|".join(alternatives), re.IGNORECASE),
+                anchored=re.compile("|".join(anchored), re.IGNORECASE) if anchored else None,
+                floating=re.compile("|".join(floating), re.IGNORECASE) if floating else None,
                 by_group=MappingProxyType(by_group),
             )
         )
     return tuple(buckets)
+
+
+def _strip_start_anchor(pattern: str) -> str | None:
+    """``pattern`` without its leading ``^`` when that ``^`` anchors the whole pattern (no ``|``
+    outside groups and character classes), else None."""
+    if not pattern.startswith("^"):
+        return None
+    depth = 0
+    in_class = False
+    class_start = 0  # where a "]" is still literal: "[]a]", "[^]a]"
+    escaped = False
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            if ch == "^" and i == class_start:
+                class_start += 1
+            elif ch == "]" and i > class_start:
+                in_class = False
+        elif ch == "[":
+            in_class = True
+            class_start = i + 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return None
+    return pattern[1:]
 
 
 # --- cleaning helpers ----------------------------------------------------------------------
@@ -582,8 +634,7 @@ _MONTH_NAMES: Mapping[str, int] = MappingProxyType(
             (
                 # en, de, es, fr, ru (genitive and nominative); abbreviations follow full names
                 "january jan januar jänner jän enero ene janvier janv января январь янв",
-                "february feb febr februar febrero février fevrier févr fevr "
-                "февраля февраль фев",
+                "february feb febr februar febrero février fevrier févr fevr февраля февраль фев",
                 "march mar märz maerz mär marzo mars марта март мар",
                 "april apr abril avril avr апреля апрель апр",
                 "may mai mayo мая май",

@@ -20,13 +20,14 @@ __all__ = ["StoredRecord", "iter_records", "read_record"]
 class StoredRecord:
     """One record read back: type, WARC headers (in order), and its content.
 
-    ``content`` is the record payload: for ``response`` records the HTTP entity body as
-    transferred (no HTTP headers), for other records the whole block.
+    ``content`` is the record payload: for ``response`` records the HTTP entity body with its
+    content coding undone (no HTTP headers), for other records the whole block.
     """
 
     type: str
     headers: tuple[tuple[str, str], ...]
     http_status: int | None
+    http_headers: tuple[tuple[str, str], ...]
     content: bytes
     offset: int
 
@@ -45,6 +46,7 @@ def _stored(record: Any, offset: Callable[[], int]) -> StoredRecord:
         type=record.rec_type,
         headers=tuple(record.rec_headers.headers),
         http_status=int(status) if status and status.isdigit() else None,
+        http_headers=tuple(record.http_headers.headers) if record.http_headers else (),
         content=content,
         offset=offset(),
     )

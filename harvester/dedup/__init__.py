@@ -1,0 +1,1 @@
+"""Deduplication and provenance: fingerprints, the candidate index, stories and originals."""

@@ -1,0 +1,635 @@
+"""Learned per-outlet templates: paragraphs that recur across distinct stories are furniture.
+
+Contract
+--------
+A :class:`TemplateModel` belongs to ONE outlet.  The pipeline feeds it every extracted article as
+a sequence of text blocks (:meth:`TemplateModel.observe`) and asks it which blocks of an article
+are the outlet's recurring furniture (:meth:`TemplateModel.is_template`,
+:meth:`TemplateModel.clean`).  The model is pure: no I/O, no clock, no randomness, no
+module-level mutable state.  The same observations in the same order give the same model and the
+same :meth:`TemplateModel.to_json` (which the owner persists in the catalog;
+:meth:`TemplateModel.from_json` restores a model that behaves identically).
+
+* :func:`block_shape` normalises a block so that furniture with varying details ("Updated 14:05,
+  3 March 2026", "By Jane Doe") has one shape; :func:`shape_key` is a short digest of the shape.
+* A block is a *template block* once its key occurs in at least ``min_articles`` articles that
+  are DISTINCT STORIES.  Copies and updates of one story share their paragraphs, but that does
+  not make those paragraphs furniture; a promo that runs under three different stories is.
+* Blocks whose shape is longer than ``max_block_chars`` are never learned: furniture is short,
+  long paragraphs are article text.
+* Once learned, a key stays learned (stable and explainable: the removal of a block never
+  depends on which articles happen to be in the window); :meth:`TemplateModel.learned` reports
+  current counts.
+* Memory is bounded: only the ``max_articles`` most recently inserted articles are kept.
+
+Algorithm
+---------
+Each article is kept as the set of its block keys; an inverted index maps key -> article ids in
+insertion order, and every key carries a weight (the length of its shape).
+
+*Same story.*  Two articles are the same story when the weighted Jaccard similarity of their key
+sets exceeds ``max_overlap``, computed over keys that are NOT already learned (known furniture
+says nothing about which story an article tells).  Keys are weighted by shape length so that
+short, not-yet-learned furniture (the template candidates) barely moves the similarity, while
+shared story paragraphs dominate it; this keeps two short articles that carry the same three
+promos distinct stories before any promo has been learned.
+
+*Distinct stories of a key.*  Walk the key's posting list in article insertion order; an article
+is a new story unless it is the same story as an EARLIER article of that posting (so a chain of
+updates, each a little longer than the last, stays one story).  The walk stops as soon as the
+answer is known (``min_articles`` new stories when deciding whether to learn).
+
+*Candidates, not all pairs.*  An earlier article can only be the same story if it shares one of
+the current article's rarest keys: if the rarest keys of an article weigh at least
+``(1 - max_overlap)`` of its total, an article sharing none of them has a similarity of at most
+``max_overlap`` (the prefix filter of set-similarity joins).  So each step looks only at the
+posting lists of a few rare keys (usually the article's own story paragraphs: one story, a
+handful of copies).
+
+*observe* indexes the article, then evaluates only the not-yet-learned, short-enough keys OF THAT
+ARTICLE, in key order against one snapshot of the learned set; if some were learned, it
+evaluates the rest again (learning changes similarities) until nothing changes.
+
+Complexity: with ``b`` blocks per article and ``P`` the posting length of a key (at most
+``max_articles``), observe costs ``O(b log b)`` for shaping and indexing plus, per unlearned key
+of the article, one walk of its posting list that stops after ``min_articles`` new stories; each
+step of a walk touches the postings of the article's few rarest keys (typically ``O(b)``).  A key
+that keeps appearing under distinct stories is learned after ``min_articles`` of them and is not
+walked again; a key whose posting stays long is shared by copies of one story, whose rare keys
+have short postings.  No step is quadratic in the number of articles.  :meth:`learned` walks the
+whole posting list of every learned key (``O(L * P * b)``); it is a report, not a hot path.
+
+Behaviour worth knowing
+-----------------------
+A background paragraph that an outlet reuses verbatim (modulo numbers, dates and names) in
+``min_articles`` distinct stories (say three follow-ups of a long-running affair) IS learned:
+from its recurrence it cannot be told apart from an "About the company" paragraph, which is
+furniture.  Paragraphs longer than ``max_block_chars`` are protected; so is a paragraph shared
+only by copies or updates of one story.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["FORMAT", "LearnedBlock", "TemplateModel", "block_shape", "shape_key"]
+
+# Stored in every to_json(); from_json() refuses other formats rather than misreading them.
+FORMAT = "harvester.templates/1"
+
+# --- block_shape ----------------------------------------------------------------------------
+
+# Private-use placeholders stand in for <url>, <date>, <name> while the text is still being
+# rewritten, so that later steps (names, digits, case folding) cannot touch them.
+_URL, _DATE, _NAME = "\ue001", "\ue002", "\ue003"
+_PLACEHOLDERS = {_URL: "<url>", _DATE: "<date>", _NAME: "<name>"}
+# Typographic variants differ between templates of one outlet (CMS, editors): unify them.
+_UNIFY = str.maketrans(
+    {
+        **dict.fromkeys("‘’‚‛′`´‹›", "'"),
+        **dict.fromkeys("“”„‟″«»", '"'),
+        **dict.fromkeys("‐‑‒–—―−⁃﹘﹣", "-"),
+        # Invisible characters (zero-width space/joiners, BOM, soft hyphen) and any input that
+        # happens to use our placeholders are dropped.
+        **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad" + "".join(_PLACEHOLDERS), None),
+    }
+)
+_URL_RE = re.compile(
+    r"(?:https?://|ftp://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    re.IGNORECASE,
+)
+_MONTHS = (
+    # en
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec "
+    # de
+    "januar jänner februar märz mai juni juli oktober dezember mär okt dez "
+    # fr
+    "janvier février mars avril juin juillet août septembre octobre novembre décembre "
+    "janv févr fév avr juil déc "
+    # es
+    "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre "
+    "diciembre ene abr ago dic "
+    # ru (nominative, genitive, prepositional, abbreviations)
+    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь "
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря "
+    "январе феврале марте апреле мае июне июле августе сентябре октябре ноябре декабре "
+    "янв фев мар апр авг сен сент окт ноя нояб дек"
+)
+_WEEKDAYS = (
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thurs fri "
+    "sat sun montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag lundi mardi "
+    "mercredi jeudi vendredi samedi dimanche lunes martes miércoles jueves viernes sábado domingo "
+    "понедельник вторник среда среду четверг пятница пятницу суббота субботу воскресенье"
+)
+
+
+def _alternation(words: str) -> str:
+    """A regex matching any of ``words``, as a prefix trie ("ma(?:r(?:ch|s|zo)?|y)"): a flat
+    alternation of ~150 month and weekday names made block_shape ten times slower."""
+    tree: dict[str, Any] = {}
+    for word in words.split():
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        if len(branches) == 1 and "" not in node:
+            return branches[0]
+        # Greedy "?" tries the longer name first; callers end names with (?!\w).
+        return "(?:" + "|".join(branches) + ")" + ("?" if "" in node else "")
+
+    return emit(tree)
+
+
+_MONTH = rf"(?:{_alternation(_MONTHS)})\.?"
+_DAY = r"(?<!\d)[0-3]?\d(?:st|nd|rd|th|er|\.)?(?!\d)"
+_YEAR = r"(?<!\d)\d{4}(?!\d)(?:\s*(?:г\.|года|год))?"
+_DATE_RE = re.compile(
+    rf"\b(?:(?:{_alternation(_WEEKDAYS)})(?!\w)\.?,?\s+(?:the\s+|le\s+|el\s+|den\s+)?)?"
+    r"(?:"
+    # 2008-07-22, optionally with a time (2008-07-22T14:05:00Z)
+    r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?(?:z|[+-]\d{2}:?\d{2})?)?(?!\d)"
+    # 22.07.2008, 22/07/2008, 7/22/08, 2008/07/22
+    r"|(?<!\d)\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2})(?![\d.]\d)"
+    r"|(?<!\d)\d{4}/\d{1,2}/\d{1,2}(?!\d)"
+    # 22 July 2008, 3. März 2026, 1er mars, 3 de marzo de 2026, 3 марта 2026 года
+    rf"|{_DAY}\s*(?:of\s+|de\s+)?\b{_MONTH}(?!\w)(?:,?\s*(?:de\s+|del\s+)?{_YEAR})?"
+    # July 22, 2008; Mar. 3
+    rf"|\b{_MONTH}(?!\w)\s*{_DAY}(?:,?\s*{_YEAR})?"
+    # July 2008, marzo de 2026
+    rf"|\b{_MONTH}(?!\w),?\s*(?:de\s+)?{_YEAR}"
+    r")",
+    re.IGNORECASE,
+)
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+_DIGIT_RE = re.compile(r"\d")
+_NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*")
+_SPACE_RE = re.compile(r"\s+")
+# Characters before a word that leave it at the start of a sentence.
+_OPENERS = "\"'([{¿¡*•-"
+_SENTENCE_END = ".!?:;"
+
+
+def _is_name_word(text: str, match: re.Match[str]) -> bool:
+    word = match.group()
+    if not word[0].isupper():
+        return False
+    # A single capital is an initial ("J. Smith") only when a period follows; "I" and "A" are not.
+    return len(word) > 1 or text.startswith(".", match.end())
+
+
+def _joins(text: str, left: re.Match[str], right: re.Match[str]) -> bool:
+    gap = text[left.end() : right.start()]
+    return gap == " " or (gap == ". " and len(left.group()) == 1)
+
+
+def _at_sentence_start(text: str, start: int) -> bool:
+    before = text[:start].rstrip().rstrip(_OPENERS).rstrip()
+    return not before or before[-1] in _SENTENCE_END
+
+
+def _replace_names(text: str) -> str:
+    """Runs of Capitalised Words -> placeholder; a lone capitalised word opening a sentence is
+    kept (it is usually an ordinary word: "Follow us on Telegram")."""
+    words = list(_WORD_RE.finditer(text))
+    out: list[str] = []
+    pos = i = 0
+    while i < len(words):
+        first = words[i]
+        if not _is_name_word(text, first):
+            i += 1
+            continue
+        j = i
+        while (
+            j + 1 < len(words)
+            and _is_name_word(text, words[j + 1])
+            and _joins(text, words[j], words[j + 1])
+        ):
+            j += 1
+        if j > i or not _at_sentence_start(text, first.start()):
+            out.append(text[pos : first.start()])
+            out.append(_NAME)
+            pos = words[j].end()
+        i = j + 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _strip_trailing_punctuation(text: str) -> str:
+    end = len(text)
+    while end and (text[end - 1].isspace() or unicodedata.category(text[end - 1])[0] == "P"):
+        end -= 1
+    return text[:end]
+
+
+def block_shape(text: str) -> str:
+    """The normalised shape of a block, equal for furniture that differs only in details.
+
+    Unicode NFKC; typographic quotes and dashes unified; URLs and e-mail addresses -> ``<url>``;
+    dates ("July 22, 2008", "22.07.2008", "2008-07-22", "3. März 2026", "3 mars 2026",
+    "3 de marzo de 2026", "3 марта 2026 года", with an optional weekday) -> ``<date>``; runs of
+    Capitalised Words (names; detected before case folding) -> ``<name>``; case folded; numbers
+    (digit runs, with inner ``.``/``,``/``:`` separators as in 3.5, 1,200 or 14:05) -> ``#``;
+    whitespace collapsed; trailing punctuation stripped.
+    """
+    shape = unicodedata.normalize("NFKC", text).translate(_UNIFY)
+    shape = _SPACE_RE.sub(" ", shape).strip()
+    shape = _URL_RE.sub(_URL, shape)
+    if _DIGIT_RE.search(shape):  # every date form has a digit; the date regex is the slow one
+        shape = _DATE_RE.sub(_DATE, shape)
+    shape = _replace_names(shape)
+    # Strip before numbers become "#" (itself punctuation, and part of the shape).
+    shape = _NUMBER_RE.sub("#", _strip_trailing_punctuation(shape.casefold()))
+    for placeholder, label in _PLACEHOLDERS.items():
+        shape = shape.replace(placeholder, label)
+    return shape
+
+
+def shape_key(text: str) -> str:
+    """A short stable digest of :func:`block_shape` (blake2b, 8 bytes, 16 hex digits)."""
+    return _digest(block_shape(text))
+
+
+# --- the model --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class LearnedBlock:
+    """A learned template block: its key, the block that taught it, and its support.
+
+    ``articles`` is the number of distinct stories among the retained articles that contain the
+    block now; once every such article has been evicted, the number counted when it was learned.
+    """
+
+    key: str
+    sample: str
+    articles: int
+
+
+class _Stories:
+    """Distinct-story counting against one snapshot of the model (memoised per article)."""
+
+    def __init__(
+        self,
+        *,
+        articles: Mapping[str, frozenset[str]],
+        postings: Mapping[str, Mapping[str, None]],
+        weights: Mapping[str, int],
+        learned: Iterable[str],
+        max_overlap: float,
+    ) -> None:
+        self._articles = articles
+        self._postings = postings
+        self._weights = weights
+        self._learned = frozenset(learned)
+        self._max_overlap = max_overlap
+        self._content: dict[str, tuple[frozenset[str], int]] = {}
+        self._rare: dict[str, tuple[str, ...]] = {}
+
+    def content(self, article_id: str) -> tuple[frozenset[str], int]:
+        """The article's keys that are not learned, and their total weight."""
+        found = self._content.get(article_id)
+        if found is None:
+            keys = self._articles[article_id] - self._learned
+            found = self._content[article_id] = (keys, sum(self._weights[k] for k in keys))
+        return found
+
+    def rare_keys(self, article_id: str) -> tuple[str, ...]:
+        """The article's rarest keys, enough of them that an article sharing none of them cannot
+        be the same story (prefix filter)."""
+        found = self._rare.get(article_id)
+        if found is None:
+            keys, total = self.content(article_id)
+            # Why this bound: sharing none of these keys, the intersection weighs at most
+            # total - covered, the union at least total; same_story needs inter > t * union.
+            # The comparison uses the same float expression as same_story, so it is exact.
+            limit = self._max_overlap * total
+            chosen: list[str] = []
+            covered = 0
+            for key in sorted(keys, key=lambda k: (len(self._postings[k]), k)):
+                if total - covered <= limit:
+                    break
+                chosen.append(key)
+                covered += self._weights[key]
+            found = self._rare[article_id] = tuple(chosen)
+        return found
+
+    def same_story(self, a: str, b: str) -> bool:
+        """Weighted Jaccard similarity of the not-learned keys > max_overlap."""
+        keys_a, total_a = self.content(a)
+        keys_b, total_b = self.content(b)
+        small, big = (keys_a, keys_b) if len(keys_a) <= len(keys_b) else (keys_b, keys_a)
+        inter = sum(self._weights[k] for k in small if k in big)
+        union = total_a + total_b - inter
+        # Two articles with nothing but learned furniture cannot be told apart: one story.
+        return union == 0 or inter > self._max_overlap * union
+
+    def _earlier_candidates(self, article_id: str, seen: Mapping[str, None]) -> Iterator[str]:
+        """Earlier articles sharing one of ``article_id``'s rare keys, each once."""
+        yielded: set[str] = set()
+        for key in self.rare_keys(article_id):
+            posting = self._postings[key]
+            # Walk the shorter side: a rare key's posting, or the few articles seen so far.
+            pool = (
+                (o for o in posting if o in seen)
+                if len(posting) <= len(seen)
+                else (o for o in seen if o in posting)
+            )
+            for other in pool:
+                if other not in yielded:
+                    yielded.add(other)
+                    yield other
+
+    def count(self, key: str, limit: int | None = None) -> int:
+        """Distinct stories among the articles holding ``key``, greedily in insertion order:
+        an article is a new story unless it is the same story as an earlier one; stops at
+        ``limit`` when given."""
+        seen: dict[str, None] = {}
+        stories = 0
+        empty_seen = False
+        for article_id in self._postings.get(key, {}):
+            _, total = self.content(article_id)
+            if total == 0:
+                new = not empty_seen
+                empty_seen = True
+            else:
+                new = not any(
+                    self.same_story(article_id, other)
+                    for other in self._earlier_candidates(article_id, seen)
+                )
+            seen[article_id] = None
+            if new:
+                stories += 1
+                if limit is not None and stories >= limit:
+                    break
+        return stories
+
+
+class TemplateModel:
+    """The learned furniture of one outlet (see the module docstring for rules and algorithm)."""
+
+    def __init__(
+        self,
+        *,
+        min_articles: int = 3,
+        max_overlap: float = 0.5,
+        max_articles: int = 2000,
+        max_block_chars: int = 600,
+    ) -> None:
+        # Why >= 2: with 1, every paragraph of the first article would be "furniture".
+        if isinstance(min_articles, bool) or not isinstance(min_articles, int) or min_articles < 2:
+            raise ValueError(f"min_articles must be an int >= 2, got {min_articles!r}")
+        # Why < 1: similarity never exceeds 1, so with 1 no two copies would ever be one story.
+        if not 0.0 <= max_overlap < 1.0:
+            raise ValueError(f"max_overlap must be in [0, 1), got {max_overlap!r}")
+        if isinstance(max_articles, bool) or not isinstance(max_articles, int) or max_articles < 1:
+            raise ValueError(f"max_articles must be an int >= 1, got {max_articles!r}")
+        if (
+            isinstance(max_block_chars, bool)
+            or not isinstance(max_block_chars, int)
+            or max_block_chars < 1
+        ):
+            raise ValueError(f"max_block_chars must be an int >= 1, got {max_block_chars!r}")
+        self._min_articles = min_articles
+        self._max_overlap = float(max_overlap)
+        self._max_articles = max_articles
+        self._max_block_chars = max_block_chars
+        # article id -> its block keys; dict order is insertion order (eviction, greedy order).
+        self._articles: dict[str, frozenset[str]] = {}
+        # article id -> insertion rank, to keep postings in insertion order on re-observation.
+        self._rank: dict[str, int] = {}
+        self._next_rank = 0
+        # key -> ids of the retained articles holding it, in insertion order (inverted index).
+        self._postings: dict[str, dict[str, None]] = {}
+        # key -> length of its shape; kept while any retained article holds the key.
+        self._weights: dict[str, int] = {}
+        # key -> (sample block, distinct stories when learned); never shrinks (stable removals).
+        self._learned: dict[str, tuple[str, int]] = {}
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @property
+    def article_count(self) -> int:
+        """How many articles are retained (at most ``max_articles``)."""
+        return len(self._articles)
+
+    def is_template(self, text: str) -> bool:
+        """True when the block's shape has been learned as this outlet's furniture."""
+        return shape_key(text) in self._learned
+
+    def clean(self, blocks: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``(kept, removed)``: the blocks split by :meth:`is_template`, each in input order."""
+        _check_blocks(blocks)
+        kept: list[str] = []
+        removed: list[str] = []
+        for block in blocks:
+            (removed if self.is_template(block) else kept).append(block)
+        return tuple(kept), tuple(removed)
+
+    def learned(self) -> tuple[LearnedBlock, ...]:
+        """Every learned block with its current support, by support (descending), then key."""
+        stories = self._stories()
+        found = [
+            LearnedBlock(
+                key=key,
+                sample=sample,
+                articles=stories.count(key) if key in self._postings else at_learning,
+            )
+            for key, (sample, at_learning) in self._learned.items()
+        ]
+        return tuple(sorted(found, key=lambda b: (-b.articles, b.key)))
+
+    # -- updates -------------------------------------------------------------------------------
+
+    def observe(self, article_id: str, blocks: Sequence[str]) -> tuple[str, ...]:
+        """Record one article; returns the keys learned because of it (sorted).
+
+        A block repeated within one article counts once; blank blocks are ignored.  Re-observing
+        an id replaces that article (it keeps its place in insertion order), so observing the
+        same article twice in a row changes nothing.  Otherwise, when the window is full, the
+        oldest article is evicted first.
+        """
+        if not isinstance(article_id, str) or not article_id:
+            raise ValueError("article_id must be a non-empty string")
+        _check_blocks(blocks)
+        samples: dict[str, str] = {}
+        weights: dict[str, int] = {}
+        for block in blocks:
+            shape = block_shape(block)
+            if not shape:  # blank or punctuation-only blocks carry no information
+                continue
+            key = _digest(shape)
+            if key not in samples:
+                samples[key] = block.strip()
+                weights[key] = len(shape)
+        keys = frozenset(samples)
+        if article_id in self._articles:
+            self._replace(article_id, keys, weights)
+        else:
+            # Why evict first: the window never exceeds max_articles, not even while learning.
+            while len(self._articles) >= self._max_articles:
+                self._remove(next(iter(self._articles)))
+            self._insert(article_id, keys, weights)
+        return self._learn(article_id, samples)
+
+    def _insert(self, article_id: str, keys: frozenset[str], weights: Mapping[str, int]) -> None:
+        self._articles[article_id] = keys
+        self._rank[article_id] = self._next_rank
+        self._next_rank += 1
+        for key in keys:
+            self._weights.setdefault(key, weights[key])
+            self._postings.setdefault(key, {})[article_id] = None
+
+    def _replace(self, article_id: str, keys: frozenset[str], weights: Mapping[str, int]) -> None:
+        old = self._articles[article_id]
+        for key in old - keys:
+            self._unpost(key, article_id)
+        self._articles[article_id] = keys
+        rank = self._rank[article_id]
+        for key in keys - old:
+            self._weights.setdefault(key, weights[key])
+            posting = self._postings.setdefault(key, {})
+            if not posting or self._rank[next(reversed(posting))] < rank:
+                posting[article_id] = None
+                continue
+            # Why rebuild: the greedy story count walks postings in insertion order.
+            ids = [*posting, article_id]
+            ids.sort(key=self._rank.__getitem__)
+            self._postings[key] = dict.fromkeys(ids)
+
+    def _remove(self, article_id: str) -> None:
+        for key in self._articles.pop(article_id):
+            self._unpost(key, article_id)
+        del self._rank[article_id]
+
+    def _unpost(self, key: str, article_id: str) -> None:
+        posting = self._postings[key]
+        del posting[article_id]
+        if not posting:
+            del self._postings[key]
+            del self._weights[key]
+
+    def _stories(self) -> _Stories:
+        return _Stories(
+            articles=self._articles,
+            postings=self._postings,
+            weights=self._weights,
+            learned=self._learned,
+            max_overlap=self._max_overlap,
+        )
+
+    def _learn(self, article_id: str, samples: Mapping[str, str]) -> tuple[str, ...]:
+        # Why only this article's keys: only their postings changed; other keys keep the verdict
+        # they got when they were last observed (no O(all articles) rescans).
+        pending = sorted(
+            key
+            for key in self._articles[article_id]
+            if key not in self._learned and self._weights[key] <= self._max_block_chars
+        )
+        newly: list[str] = []
+        while pending:
+            # One snapshot per round, keys in sorted order: the result never depends on dict or
+            # set iteration order.
+            stories = self._stories()
+            gained = [
+                k for k in pending if stories.count(k, self._min_articles) >= self._min_articles
+            ]
+            if not gained:
+                break
+            for key in gained:
+                self._learned[key] = (samples[key], stories.count(key))
+            newly.extend(gained)
+            # Learned keys no longer count towards similarity, which can split articles into more
+            # stories: evaluate the rest again until nothing changes.
+            pending = [k for k in pending if k not in self._learned]
+        return tuple(sorted(newly))
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict; deterministic (articles in insertion order, mappings by key)."""
+        return {
+            "format": FORMAT,
+            "min_articles": self._min_articles,
+            "max_overlap": self._max_overlap,
+            "max_articles": self._max_articles,
+            "max_block_chars": self._max_block_chars,
+            "articles": [[aid, sorted(keys)] for aid, keys in self._articles.items()],
+            "weights": {key: self._weights[key] for key in sorted(self._weights)},
+            "learned": [
+                {"key": key, "sample": sample, "articles": count}
+                for key, (sample, count) in sorted(self._learned.items())
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TemplateModel:
+        """The model :meth:`to_json` described; raises ValueError on anything else."""
+        try:
+            if data["format"] != FORMAT:
+                raise ValueError(f"unknown template model format {data['format']!r}")
+            model = cls(
+                min_articles=data["min_articles"],
+                max_overlap=_number(data["max_overlap"]),
+                max_articles=data["max_articles"],
+                max_block_chars=data["max_block_chars"],
+            )
+            weights = data["weights"]
+            if not isinstance(weights, dict) or not all(
+                isinstance(k, str) and isinstance(w, int) and w > 0 for k, w in weights.items()
+            ):
+                raise ValueError("weights must map keys to positive ints")
+            articles = data["articles"]
+            if not isinstance(articles, list) or len(articles) > model._max_articles:
+                raise ValueError("articles must be a list of at most max_articles entries")
+            for entry in articles:
+                article_id, keys = entry
+                if not isinstance(article_id, str) or not article_id:
+                    raise ValueError(f"bad article id {article_id!r}")
+                if (
+                    article_id in model._articles
+                    or not isinstance(keys, list)
+                    or not all(isinstance(k, str) for k in keys)
+                ):
+                    raise ValueError(f"bad article entry {article_id!r}")
+                model._insert(article_id, frozenset(keys), weights)
+            if set(weights) != set(model._weights):
+                raise ValueError("weights do not match the articles' keys")
+            for item in data["learned"]:
+                key, sample, count = item["key"], item["sample"], item["articles"]
+                if not (
+                    isinstance(key, str) and isinstance(sample, str) and isinstance(count, int)
+                ):
+                    raise ValueError(f"bad learned entry {item!r}")
+                model._learned[key] = (sample, count)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed template model: {exc!r}") from exc
+        return model
+
+
+def _digest(shape: str) -> str:
+    return hashlib.blake2b(shape.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _check_blocks(blocks: Sequence[str]) -> None:
+    # A str is a Sequence[str] too; treating an article's text as one block per character would
+    # silently learn the alphabet.
+    if isinstance(blocks, str):
+        raise TypeError("blocks must be a sequence of strings, not a string")
