@@ -41,6 +41,8 @@ dockerlint: venv
 ## bench: benchmarks over ../shared/data (skipped with a message where it is absent)
 bench: venv
 	$(BIN)/python bench/extract_quality.py
+	$(BIN)/python bench/metadata_quality.py
+	$(BIN)/python bench/seed_report.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info

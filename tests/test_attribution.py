@@ -176,6 +176,14 @@ def test_credit_line_with_several_known_names() -> None:
     assert kinds(evidence) == [("credit-line", "TASS"), ("credit-line", "Xinhua")]
 
 
+def test_credited_name_stops_where_a_copyright_notice_starts() -> None:
+    # The credit and the copyright notice share one paragraph (one line of text).
+    line = "The original source of this article is Prensa Latina Copyright © Copydesk, 2031"
+    evidence = detect(FILLER, line, self_names=("Copydesk",))
+    assert ("credit-line", "Prensa Latina") in kinds(evidence)
+    assert all(e.source in (None, "Prensa Latina") for e in evidence), evidence
+
+
 def test_credit_line_in_a_footer_outside_the_blocks() -> None:
     footer = "<footer><div class=credit>Copyright © Copydesk, Reuters, 2031</div></footer>"
     evidence = detect(FILLER, tail=footer)

@@ -75,6 +75,17 @@ def test_shipped_config_is_valid() -> None:
     assert s.archive.dir == REPO / "archive"
 
 
+def test_extract_paths_resolve_next_to_config_or_to_shipped_defaults(tmp_path: Path) -> None:
+    s = load(tmp_path, "[extract]\nbudget = 'off'\n")
+    assert s.extract.budget is None
+    assert s.extract.wires == REPO / "config" / "wires.toml"
+    assert s.extract.boilerplate == REPO / "config" / "boilerplate"
+    (tmp_path / "mine.toml").write_text("", encoding="utf-8")
+    s = load(tmp_path, "[extract]\nwires = 'mine.toml'\nbudget = '3s'\n")
+    assert s.extract.wires == tmp_path / "mine.toml"
+    assert s.extract.budget == 3.0
+
+
 def test_defaults_without_file() -> None:
     s = load_settings(None)
     assert s.outlets == ()
@@ -122,6 +133,11 @@ def test_defaults_without_file() -> None:
         ),
         ("[archive]\nprefix = '../evil'\n", "[archive]: key 'prefix'"),
         ("[fetch\n", "invalid TOML"),
+        ("[extract]\nbudget = 'soon'\n", "[extract]: key 'budget': bad duration"),
+        ("[extract]\nwires = 'nowhere.toml'\n", "[extract]: key 'wires': file not found"),
+        ("[extract]\nboilerplate = 'none'\n", "[extract]: key 'boilerplate': folder not found"),
+        ("[extract]\ntemplate_min_articles = 1\n", "key 'template_min_articles': must be"),
+        ("[extract]\nlanguage = 'en'\n", "[extract]: unknown key 'language'"),
     ],
 )
 def test_bad_config_is_one_line_naming_file_outlet_key(

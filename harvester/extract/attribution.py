@@ -115,6 +115,8 @@ _COPYRIGHT_NOISE = re.compile(
 )
 _PART_SEP = re.compile(r" ?(?:[,;|/]|\. | [-–—] | and | & ) ?", re.IGNORECASE)
 _NAME_END = re.compile(
+    # a name ends at a line break or where a copyright notice starts on the same line
+    r"\n|©| copyright\b| copr\.|"
     r"[;|(\[{<]|[.!?](?: |$)|, | [-–—] "
     r"| (?:on|under|in|as|and|with|via|at|since|licensed|for|am|el|le|в|от|под)\b",
     re.IGNORECASE,

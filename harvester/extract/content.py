@@ -26,9 +26,9 @@ __all__ = [
     "is_html",
 ]
 
-# Why 250: shorter main texts are teasers, galleries, error or consent pages; even a brief wire
-# item (a headline, a dateline and two sentences) is longer.
-MIN_ARTICLE_CHARS = 250
+# Why 80: below that the "main text" is a caption, a consent banner or an error line; a wire
+# flash or a short blog post (one or two sentences) is longer and is still an article.
+MIN_ARTICLE_CHARS = 80
 # Why 0.5: on section and index pages most of the "main text" trafilatura finds is link anchors
 # (headlines); in articles, in-text links are a small share of the words.
 MAX_LINK_TEXT_SHARE = 0.5
