@@ -210,3 +210,23 @@ def test_deeply_nested_page_does_not_stall(server: MockServer, settings: Setting
     (outcome,) = harvest_all(bounded, [server.url("/deep")])
     # either it extracted within the budget or the budget cut it off: never a hang
     assert isinstance(outcome, Archived | NotArticle)
+
+
+def test_twenty_megabyte_page_is_cut_off_by_the_budget(
+    server: MockServer, settings: Settings
+) -> None:
+    row = "<tr>" + "<td>cell text that goes on</td>" * 20 + "</tr>"
+    page = "<!DOCTYPE html><html><body><table>" + row * (20_000_000 // len(row)) + "</table>"
+    server.route("/huge", page + "</body></html>")
+    big = replace(
+        settings,
+        fetch=replace(settings.fetch, max_page_bytes=32 * 2**20),
+        extract=replace(settings.extract, budget=2.0),
+    )
+    (outcome,) = harvest_all(big, [server.url("/huge")])
+    assert isinstance(outcome, NotArticle)
+    assert "time budget" in outcome.reason
+    # the raw 20 MB capture is in the archive all the same
+    path = settings.archive.dir / outcome.warc.file  # type: ignore[union-attr]
+    response = next(r for r in iter_records(path) if r.type == "response")
+    assert len(response.content) >= 20_000_000 - len(row)
