@@ -198,13 +198,17 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return _report(outcome, args.format)
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """``harvester export``: one JSON line per archived article."""
-    settings = _settings(args)
+def _read_catalog(settings: Settings) -> SqliteCatalog:
+    """The archive's catalog, read-only; ArchiveError when there is no archive there."""
     path = settings.archive.dir / CATALOG_NAME
     if not path.exists():
         raise ArchiveError(f"no archive at {settings.archive.dir} (no {CATALOG_NAME})")
-    with SqliteCatalog(path, readonly=True) as catalog:
+    return SqliteCatalog(path, readonly=True)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``harvester export``: one JSON line per archived article."""
+    with _read_catalog(_settings(args)) as catalog:
         for record in catalog.articles():
             sys.stdout.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
     return EXIT_OK
@@ -213,13 +217,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_templates(args: argparse.Namespace) -> int:
     """``harvester templates OUTLET``: the learned blocks, most widespread first."""
     settings = _settings(args)
-    path = settings.archive.dir / CATALOG_NAME
-    if not path.exists():
-        raise ArchiveError(f"no archive at {settings.archive.dir} (no {CATALOG_NAME})")
-    with SqliteCatalog(path, readonly=True) as catalog:
+    with _read_catalog(settings) as catalog:
         stored = catalog.template_model(args.outlet)
     if stored is None:
-        raise _UsageError(f"no template model for outlet {args.outlet!r} in {path}")
+        raise _UsageError(f"no template model for outlet {args.outlet!r} in {settings.archive.dir}")
     model = TemplateModel.from_json(stored)
     learned = model.learned()
     print(

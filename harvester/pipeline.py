@@ -184,22 +184,26 @@ def _record(
     )
 
 
-def _payload(
-    request: FetchRequest,
-    chain: tuple[Exchange, ...],
-    record: ExportRecord,
-    extraction: Extraction,
-    template_removed: Sequence[RemovedBlock],
+def _capture_context(request: FetchRequest, chain: tuple[Exchange, ...]) -> dict[str, Any]:
+    """The metadata fields about how the page was reached (fixed at capture time)."""
+    return {
+        "harvester": __version__,
+        "requested_url": request.url,
+        "redirects": [{"url": e.url, "status": e.status} for e in chain[:-1]],
+        "discovery": request.discovery.to_json() if request.discovery else None,
+    }
+
+
+def _derived(
+    record: ExportRecord, extraction: Extraction, template_removed: Sequence[RemovedBlock]
 ) -> dict[str, Any]:
+    """The metadata fields derived from the page (what a re-clean may change)."""
     fields = record.to_json()
     # The text lives in the conversion record next to this one; do not store it twice.
     fields.pop("text")
     attribution = attribute(extraction.evidence, own_outlet=record.outlet)
     return {
         "harvester": __version__,
-        "requested_url": request.url,
-        "redirects": [{"url": e.url, "status": e.status} for e in chain[:-1]],
-        "discovery": request.discovery.to_json() if request.discovery else None,
         "record": fields,
         "tags": list(extraction.tags),
         "decided_by": attribution.decided_by,
@@ -266,13 +270,7 @@ def _reject(
                 refers_to=capture.location.record_id,
                 record_id=store.new_id(),
                 date=warc_date(final.started),
-                payload={
-                    "harvester": __version__,
-                    "requested_url": request.url,
-                    "redirects": [{"url": e.url, "status": e.status} for e in chain[:-1]],
-                    "discovery": request.discovery.to_json() if request.discovery else None,
-                    "rejected": reason,
-                },
+                payload={**_capture_context(request, chain), "rejected": reason},
             )
         ]
     )
@@ -353,7 +351,10 @@ def harvest_one(
         location=capture.location,
         catalog_has=lambda url: store.catalog.article(url) is not None,
     )
-    payload = _payload(request, result.chain, record, extraction, learned.removed)
+    payload = {
+        **_capture_context(request, result.chain),
+        **_derived(record, extraction, learned.removed),
+    }
     _write_article(store, record, payload, extraction.blocks)
     if learned.newly_learned:
         # Cold start: articles archived before these blocks were learned still show them.
@@ -435,10 +436,9 @@ class Harvester(Closeable):
             )
             if new == record:
                 continue
-            request = FetchRequest(url=record.url, outlet=own)
             payload = {
                 **row.payload,
-                **_payload(request, (), new, extraction, cleaned.removed),
+                **_derived(new, extraction, cleaned.removed),
                 "recleaned": warc_date(self.clock.now()),
             }
             _write_article(self.store, new, payload, extraction.blocks)

@@ -182,6 +182,14 @@ def test_reclean_appends_records_with_current_rules(
     # append-only: old files untouched, a new file holds the new records
     files_after = sorted(p.stat().st_size for p in settings.archive.dir.rglob("*.warc.gz"))
     assert len(files_after) == len(files_before) + 1
+    # the new metadata record keeps the capture context and says it is a re-clean
+    newest = max(settings.archive.dir.rglob("*.warc.gz"), key=lambda p: p.name)
+    meta = json.loads(next(r.content for r in iter_records(newest) if r.type == "metadata"))
+    assert meta["requested_url"] == server.url("/s")
+    assert "recleaned" in meta
+    assert {"kind": "contact", "text": "Ask the Harbour Desk.", "rule": "zz-local.toml#desk"} in (
+        meta["removed"]
+    )
     # a second reclean finds nothing to change
     assert main(["reclean", "--config", str(config)]) == 0
     assert "0 re-cleaned" in capsys.readouterr().out
