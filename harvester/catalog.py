@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from harvester.errors import ArchiveError
 from harvester.lifetime import Closeable
-from harvester.models import ExportRecord
+from harvester.models import Evidence, ExportRecord
 
 __all__ = ["CATALOG_NAME", "ArticleRow", "CaptureRow", "Catalog", "SqliteCatalog"]
 
@@ -55,6 +55,22 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_by_final_url ON articles (final_url, id);
 CREATE INDEX IF NOT EXISTS articles_by_outlet ON articles (outlet, id);
+CREATE TABLE IF NOT EXISTS docs (
+    doc INTEGER PRIMARY KEY,
+    final_url TEXT NOT NULL UNIQUE,
+    outlet TEXT NOT NULL,
+    wire INTEGER NOT NULL,
+    published TEXT,
+    fetched TEXT NOT NULL,
+    time REAL NOT NULL,
+    text_hash TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
+    evidence TEXT NOT NULL,
+    story TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS docs_by_story ON docs (story, doc);
+CREATE INDEX IF NOT EXISTS docs_by_text_hash ON docs (text_hash);
+CREATE INDEX IF NOT EXISTS docs_by_time ON docs (time);
 CREATE TABLE IF NOT EXISTS templates (
     outlet TEXT PRIMARY KEY,
     model TEXT NOT NULL
@@ -76,6 +92,23 @@ class CaptureRow:
     length: int
     record_id: str
     refers_to: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocRow:
+    """One article as the story stage sees it (one row per final URL, updated in place)."""
+
+    doc: int
+    final_url: str
+    outlet: str
+    wire: bool
+    published: str | None
+    fetched: str
+    time: float
+    text_hash: str
+    fingerprint: bytes
+    evidence: tuple[Evidence, ...]
+    story: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +166,38 @@ class Catalog(Protocol):
 
     def counts(self) -> dict[str, int]:
         """Row counts: ``captures`` and ``articles``."""
+        ...
+
+    def put_doc(self, row: DocRow) -> int:
+        """Insert or update (by final URL) a doc; returns its doc id (``row.doc`` is ignored)."""
+        ...
+
+    def doc(self, doc: int) -> DocRow | None:
+        """One doc by id."""
+        ...
+
+    def doc_by_url(self, final_url: str) -> DocRow | None:
+        """One doc by final URL."""
+        ...
+
+    def docs_by_text_hash(self, text_hash: str) -> list[int]:
+        """Docs whose cleaned text is identical (tier 3)."""
+        ...
+
+    def docs_since(self, time: float) -> Iterator[DocRow]:
+        """Docs with ``time >= time``, oldest first (to rebuild the hot index)."""
+        ...
+
+    def story_docs(self, story: str) -> list[DocRow]:
+        """The docs of one story, in doc order."""
+        ...
+
+    def relabel_story(self, old: str, new: str) -> None:
+        """Move every doc of story ``old`` into story ``new``."""
+        ...
+
+    def latest_article_row(self, final_url: str) -> ArticleRow | None:
+        """The newest article row for a final URL."""
         ...
 
 
@@ -270,15 +335,20 @@ class SqliteCatalog(Closeable):
             ") g ON a.id = g.last ORDER BY g.first",
             (outlet, outlet),
         )
-        for record, capture, file, offset, blocks, payload in rows:
-            yield ArticleRow(
-                record=ExportRecord.from_json(json.loads(str(record))),
-                capture_record_id=str(capture),
-                metadata_file=str(file),
-                metadata_offset=int(str(offset)),
-                blocks=tuple(json.loads(str(blocks))),
-                payload=json.loads(str(payload)),
-            )
+        for values in rows:
+            yield self._article_row(values)
+
+    @staticmethod
+    def _article_row(values: tuple[object, ...]) -> ArticleRow:
+        record, capture, file, offset, blocks, payload = values
+        return ArticleRow(
+            record=ExportRecord.from_json(json.loads(str(record))),
+            capture_record_id=str(capture),
+            metadata_file=str(file),
+            metadata_offset=int(str(offset)),
+            blocks=tuple(json.loads(str(blocks))),
+            payload=json.loads(str(payload)),
+        )
 
     def template_model(self, outlet: str) -> dict[str, Any] | None:
         """The stored template model (JSON) of ``outlet``, or None."""
@@ -292,6 +362,105 @@ class SqliteCatalog(Closeable):
             " ON CONFLICT (outlet) DO UPDATE SET model = excluded.model",
             (outlet, json.dumps(model, ensure_ascii=False, sort_keys=True)),
         )
+
+    def put_doc(self, row: DocRow) -> int:
+        """Insert or update (by final URL) a doc; returns its doc id (``row.doc`` is ignored)."""
+        evidence = json.dumps([e.to_json() for e in row.evidence], ensure_ascii=False)
+        self._write(
+            "INSERT INTO docs (final_url, outlet, wire, published, fetched, time, text_hash,"
+            " fingerprint, evidence, story) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (final_url) DO UPDATE SET outlet = excluded.outlet,"
+            " wire = excluded.wire, published = excluded.published, fetched = excluded.fetched,"
+            " time = excluded.time, text_hash = excluded.text_hash,"
+            " fingerprint = excluded.fingerprint, evidence = excluded.evidence,"
+            " story = excluded.story",
+            (
+                row.final_url,
+                row.outlet,
+                int(row.wire),
+                row.published,
+                row.fetched,
+                row.time,
+                row.text_hash,
+                row.fingerprint,
+                evidence,
+                row.story,
+            ),
+        )
+        found = self._rows("SELECT doc FROM docs WHERE final_url = ?", (row.final_url,))
+        return int(str(found[0][0]))
+
+    _DOC_COLUMNS = (
+        "doc, final_url, outlet, wire, published, fetched, time, text_hash, fingerprint,"
+        " evidence, story"
+    )
+
+    @staticmethod
+    def _doc_row(values: tuple[object, ...]) -> DocRow:
+        doc, url, outlet, wire, published, fetched, time, text_hash, fp, evidence, story = values
+        return DocRow(
+            doc=int(str(doc)),
+            final_url=str(url),
+            outlet=str(outlet),
+            wire=bool(wire),
+            published=str(published) if published is not None else None,
+            fetched=str(fetched),
+            time=float(str(time)),
+            text_hash=str(text_hash),
+            fingerprint=bytes(fp),  # type: ignore[call-overload]
+            evidence=tuple(
+                Evidence(kind=e["kind"], text=e["text"], source=e.get("source"), url=e.get("url"))
+                for e in json.loads(str(evidence))
+            ),
+            story=str(story),
+        )
+
+    def doc(self, doc: int) -> DocRow | None:
+        """One doc by id."""
+        rows = self._rows(f"SELECT {self._DOC_COLUMNS} FROM docs WHERE doc = ?", (doc,))  # noqa: S608
+        return self._doc_row(rows[0]) if rows else None
+
+    def doc_by_url(self, final_url: str) -> DocRow | None:
+        """One doc by final URL."""
+        rows = self._rows(
+            f"SELECT {self._DOC_COLUMNS} FROM docs WHERE final_url = ?",  # noqa: S608
+            (final_url,),
+        )
+        return self._doc_row(rows[0]) if rows else None
+
+    def docs_by_text_hash(self, text_hash: str) -> list[int]:
+        """Docs whose cleaned text is identical (tier 3)."""
+        rows = self._rows("SELECT doc FROM docs WHERE text_hash = ? ORDER BY doc", (text_hash,))
+        return [int(str(r[0])) for r in rows]
+
+    def docs_since(self, time: float) -> Iterator[DocRow]:
+        """Docs with ``time >= time``, oldest first (to rebuild the hot index)."""
+        rows = self._rows(
+            f"SELECT {self._DOC_COLUMNS} FROM docs WHERE time >= ? ORDER BY time, doc",  # noqa: S608
+            (time,),
+        )
+        return (self._doc_row(r) for r in rows)
+
+    def story_docs(self, story: str) -> list[DocRow]:
+        """The docs of one story, in doc order."""
+        rows = self._rows(
+            f"SELECT {self._DOC_COLUMNS} FROM docs WHERE story = ? ORDER BY doc",  # noqa: S608
+            (story,),
+        )
+        return [self._doc_row(r) for r in rows]
+
+    def relabel_story(self, old: str, new: str) -> None:
+        """Move every doc of story ``old`` into story ``new``."""
+        self._write("UPDATE docs SET story = ? WHERE story = ?", (new, old))
+
+    def latest_article_row(self, final_url: str) -> ArticleRow | None:
+        """The newest article row for a final URL."""
+        rows = self._rows(
+            "SELECT record, capture_record_id, metadata_file, metadata_offset, blocks, payload"
+            " FROM articles WHERE final_url = ? ORDER BY id DESC LIMIT 1",
+            (final_url,),
+        )
+        return self._article_row(rows[0]) if rows else None
 
     def counts(self) -> dict[str, int]:
         """Row counts: ``captures`` and ``articles``."""

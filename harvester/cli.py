@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.config import Settings, load_settings
+from harvester.dedup.view import story_view
 from harvester.errors import ArchiveError, ConfigError, HarvesterError
 from harvester.extract.templates import TemplateModel
 from harvester.models import (
@@ -114,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="print one record per archived article")
     _add_config(p)
     p.add_argument("--format", choices=["jsonl"], default="jsonl")
+    p.add_argument(
+        "--unique",
+        action="store_true",
+        help="one record per story (its original, or the best member) with its copies",
+    )
+
+    p = sub.add_parser("story", help="print a story: its original and every copy")
+    p.add_argument("story", metavar="URL|ID", help="an archived article's URL, or a story id")
+    _add_config(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
 
     p = sub.add_parser("templates", help="list an outlet's learned template blocks")
     p.add_argument("outlet", help="outlet name (as in the config, or the host)")
@@ -207,10 +218,46 @@ def _read_catalog(settings: Settings) -> SqliteCatalog:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """``harvester export``: one JSON line per archived article."""
+    """``harvester export``: one JSON line per archived article (or per story)."""
     with _read_catalog(_settings(args)) as catalog:
+        if not args.unique:
+            for record in catalog.articles():
+                sys.stdout.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+            return EXIT_OK
+        seen: set[str] = set()
         for record in catalog.articles():
-            sys.stdout.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+            if record.story in seen:
+                continue
+            seen.add(record.story)
+            view = story_view(catalog, record.story)
+            if view is None:  # an article archived before story assignment existed
+                continue
+            out = view.lead.to_json()
+            out["copies"] = [
+                {"url": m.final_url, "outlet": m.outlet, "fetched": m.fetched}
+                for m in view.members
+                if m.final_url != view.lead.final_url
+            ]
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def cmd_story(args: argparse.Namespace) -> int:
+    """``harvester story URL|ID``: the original, every copy, and what each changed."""
+    with _read_catalog(_settings(args)) as catalog:
+        story = args.story.strip()
+        if not story.startswith("s-"):
+            record = catalog.article(story)
+            if record is None:
+                raise _UsageError(f"no archived article at {story!r} (nor a story id)")
+            story = record.story
+        view = story_view(catalog, story)
+    if view is None:
+        raise _UsageError(f"no story {story!r} in the archive")
+    if args.format == "json":
+        print(json.dumps(view.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(view.to_text())
     return EXIT_OK
 
 
@@ -272,6 +319,7 @@ _COMMANDS = {
     "export": cmd_export,
     "check-config": cmd_check_config,
     "templates": cmd_templates,
+    "story": cmd_story,
     "reclean": cmd_reclean,
     "run": cmd_run,
 }

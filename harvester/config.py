@@ -6,6 +6,7 @@ Layout (see config/harvester.toml for a commented example)::
     [fetch]     user_agent, per_host_delay, timeout, deadline, max_page_bytes, max_redirects,
                 respect_robots, allow_private_networks, allow_hosts
     [extract]   budget, wires, boilerplate, template_min_articles
+    [dedup]     window, follow_attribution
     [[outlets]] name, home, feeds, sitemaps, sections, poll_every, wire, aliases
 
 Every problem is reported as one :class:`ConfigError` line that names the file, the outlet (when
@@ -29,6 +30,7 @@ from harvester.errors import ConfigError
 __all__ = [
     "DEFAULT_USER_AGENT",
     "ArchiveSettings",
+    "DedupSettings",
     "ExtractSettings",
     "FetchSettings",
     "Outlet",
@@ -101,6 +103,14 @@ class ExtractSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DedupSettings:
+    """Story assignment: the hot candidate window, and whether to fetch attributed originals."""
+
+    window: float = 30 * 86400.0
+    follow_attribution: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class Outlet:
     """A news outlet (a wire service or a republisher) and where to discover its articles."""
 
@@ -127,6 +137,7 @@ class Settings:
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
     outlets: tuple[Outlet, ...] = ()
 
     def with_archive_dir(self, path: Path) -> Settings:
@@ -202,10 +213,18 @@ def load_settings(path: Path | str | None = None) -> Settings:
 def settings_from_mapping(raw: Mapping[str, Any], *, source: Path) -> Settings:
     """Validate an already-parsed TOML document (see :func:`load_settings`)."""
     v = _Validator(source)
-    v.unknown_keys(raw, {"archive", "fetch", "extract", "outlets"}, where="top level")
+    v.unknown_keys(raw, {"archive", "fetch", "extract", "dedup", "outlets"}, where="top level")
     archive = _archive(v, v.table(raw, "archive", where="top level"))
     fetch = _fetch(v, v.table(raw, "fetch", where="top level"))
     extract = _extract(v, v.table(raw, "extract", where="top level"))
+    dedup_raw = v.table(raw, "dedup", where="top level")
+    v.unknown_keys(dedup_raw, set(DedupSettings.__dataclass_fields__), where="[dedup]")
+    dedup = DedupSettings(
+        window=v.convert("[dedup]", "window", dedup_raw.get("window", "30d"), parse_duration),
+        follow_attribution=v.typed(
+            "[dedup]", "follow_attribution", dedup_raw.get("follow_attribution", False), bool
+        ),
+    )
     outlets_raw = raw.get("outlets", [])
     if not isinstance(outlets_raw, list):
         v.fail("top level", "outlets", "must be an array of tables ([[outlets]])")
@@ -218,7 +237,12 @@ def settings_from_mapping(raw: Mapping[str, Any], *, source: Path) -> Settings:
         seen.add(outlet.name.casefold())
         outlets.append(outlet)
     return Settings(
-        source=source, archive=archive, fetch=fetch, extract=extract, outlets=tuple(outlets)
+        source=source,
+        archive=archive,
+        fetch=fetch,
+        extract=extract,
+        dedup=dedup,
+        outlets=tuple(outlets),
     )
 
 

@@ -24,13 +24,17 @@ from urllib.parse import urlsplit
 from harvester.catalog import ArticleRow, CaptureRow
 from harvester.clock import Clock, SystemClock
 from harvester.config import Settings
-from harvester.dedup.original import attribute
+from harvester.dedup.book import StoryBook
+from harvester.dedup.fingerprint import fingerprint
+from harvester.dedup.stories import Resolution
 from harvester.extract.article import ArticleExtractor, Extraction, PageHints
 from harvester.extract.boilerplate import RemovedBlock
 from harvester.extract.content import decode_html, is_html
 from harvester.lifetime import Closeable
 from harvester.models import (
     Archived,
+    DiscoveryContext,
+    Evidence,
     Exchange,
     ExportRecord,
     FetchFailed,
@@ -145,6 +149,17 @@ def _removed_json(removed: Sequence[RemovedBlock]) -> list[dict[str, str]]:
     return [{"kind": r.kind, "text": r.text, "rule": r.rule} for r in removed]
 
 
+def _original(
+    resolution: Resolution, doc: int, own: tuple[Evidence, ...], note: Evidence | None = None
+) -> tuple[Original, bool]:
+    """The export record's ``original`` for member ``doc`` of a resolved story."""
+    evidence = tuple(dict.fromkeys((*own, *((note,) if note else ()), *resolution.evidence)))
+    original = Original(
+        url=resolution.url, outlet=resolution.outlet, seen=resolution.seen, evidence=evidence
+    )
+    return original, resolution.doc == doc
+
+
 def _record(
     *,
     url: str,
@@ -154,19 +169,10 @@ def _record(
     blocks: Sequence[str],
     outlet: str,
     location: WarcLocation,
-    catalog_has: Any,
+    story: str,
+    original: Original,
+    is_original: bool,
 ) -> ExportRecord:
-    attribution = attribute(extraction.evidence, own_outlet=outlet)
-    if attribution.outlet is None:
-        original = Original(url=final_url, outlet=outlet, seen=True, evidence=extraction.evidence)
-    else:
-        seen = bool(attribution.url) and catalog_has(attribution.url)
-        original = Original(
-            url=attribution.url,
-            outlet=attribution.outlet,
-            seen=seen,
-            evidence=extraction.evidence,
-        )
     return ExportRecord(
         url=url,
         final_url=final_url,
@@ -177,8 +183,8 @@ def _record(
         fetched=fetched,
         language=extraction.language,
         text="\n\n".join(blocks),
-        story=story_id(attribution.url or final_url),
-        is_original=attribution.outlet is None,
+        story=story,
+        is_original=is_original,
         original=original,
         warc=location,
     )
@@ -194,19 +200,22 @@ def _capture_context(request: FetchRequest, chain: tuple[Exchange, ...]) -> dict
     }
 
 
+def _record_fields(record: ExportRecord) -> dict[str, Any]:
+    fields = record.to_json()
+    # The text lives in the conversion record next to the metadata; do not store it twice.
+    fields.pop("text")
+    return fields
+
+
 def _derived(
     record: ExportRecord, extraction: Extraction, template_removed: Sequence[RemovedBlock]
 ) -> dict[str, Any]:
     """The metadata fields derived from the page (what a re-clean may change)."""
-    fields = record.to_json()
-    # The text lives in the conversion record next to this one; do not store it twice.
-    fields.pop("text")
-    attribution = attribute(extraction.evidence, own_outlet=record.outlet)
     return {
         "harvester": __version__,
-        "record": fields,
+        "record": _record_fields(record),
         "tags": list(extraction.tags),
-        "decided_by": attribution.decided_by,
+        "page_evidence": [e.to_json() for e in extraction.evidence],
         "removed": _removed_json([*extraction.removed, *template_removed]),
         "page": {
             "canonical": extraction.canonical,
@@ -221,28 +230,33 @@ def _write_article(
     record: ExportRecord,
     payload: dict[str, Any],
     blocks: tuple[str, ...],
+    *,
+    with_text: bool = True,
 ) -> None:
-    """Append metadata + conversion records for ``record`` and index them."""
+    """Append a metadata record (and a conversion record, unless only provenance changed) for
+    ``record`` and index it."""
     date = warc_date(store.clock.now())
     response_id = record.warc.record_id
-    spans = store.writer.write(
-        [
-            build_metadata(
-                target_uri=record.final_url,
-                refers_to=response_id,
-                record_id=store.new_id(),
-                date=date,
-                payload=payload,
-            ),
+    records = [
+        build_metadata(
+            target_uri=record.final_url,
+            refers_to=response_id,
+            record_id=store.new_id(),
+            date=date,
+            payload=payload,
+        )
+    ]
+    if with_text:
+        records.append(
             build_conversion(
                 target_uri=record.final_url,
                 refers_to=response_id,
                 record_id=store.new_id(),
                 date=date,
                 text=record.text,
-            ),
-        ]
-    )
+            )
+        )
+    spans = store.writer.write(records)
     store.catalog.add_article(
         ArticleRow(
             record=record,
@@ -301,6 +315,41 @@ def reclean_with_templates(
     return report
 
 
+def _is_wire(outlet: str, settings: Settings, stories: StoryBook) -> bool:
+    configured = next((o for o in settings.outlets if o.name == outlet), None)
+    return configured.wire if configured else stories.is_wire_name(outlet)
+
+
+def _feed_date(discovery: DiscoveryContext | None) -> str | None:
+    return discovery.published.isoformat() if discovery and discovery.published else None
+
+
+def _re_resolve(
+    store: ArchiveStore, stories: StoryBook, story: str, resolution: Resolution, *, skip: str
+) -> int:
+    """Append updated metadata for members whose story or original changed; returns how many."""
+    changed = 0
+    for member in stories.members(story):
+        if member.final_url == skip:
+            continue
+        row = store.catalog.latest_article_row(member.final_url)
+        if row is None:
+            continue
+        original, is_original = _original(resolution, member.doc, member.evidence)
+        record = replace(row.record, story=story, original=original, is_original=is_original)
+        if record == row.record:
+            continue
+        payload = {
+            **row.payload,
+            "record": _record_fields(record),
+            "decided_by": resolution.decided_by,
+            "re_resolved": warc_date(store.clock.now()),
+        }
+        _write_article(store, record, payload, row.blocks, with_text=False)
+        changed += 1
+    return changed
+
+
 def harvest_one(
     request: FetchRequest,
     *,
@@ -309,6 +358,7 @@ def harvest_one(
     settings: Settings,
     extractor: ArticleExtractor,
     templates: TemplateBook,
+    stories: StoryBook,
 ) -> Outcome:
     """Fetch, archive, extract and clean one URL. Raises ArchiveError only."""
     result = fetcher.fetch(request.url)
@@ -341,21 +391,39 @@ def harvest_one(
     if isinstance(extraction, Rejected):
         return _reject(store, request, result.chain, capture, extraction.reason)
     learned = templates.observe_and_clean(outlet, final.url, extraction.blocks)
+    fetched = warc_date(final.started)
+    placement = stories.place(
+        url=final.url,
+        outlet=outlet,
+        wire=_is_wire(outlet, settings, stories),
+        published=extraction.published or _feed_date(discovery),
+        fetched=fetched,
+        evidence=extraction.evidence,
+        fp=fingerprint("\n\n".join(learned.kept)),
+    )
+    resolution = stories.resolve(placement.story)
+    original, is_original = _original(
+        resolution, placement.doc, extraction.evidence, placement.evidence
+    )
     record = _record(
         url=request.url,
         final_url=final.url,
-        fetched=warc_date(final.started),
+        fetched=fetched,
         extraction=extraction,
         blocks=learned.kept,
         outlet=outlet,
         location=capture.location,
-        catalog_has=lambda url: store.catalog.article(url) is not None,
+        story=placement.story,
+        original=original,
+        is_original=is_original,
     )
     payload = {
         **_capture_context(request, result.chain),
         **_derived(record, extraction, learned.removed),
+        "decided_by": resolution.decided_by,
     }
     _write_article(store, record, payload, extraction.blocks)
+    _re_resolve(store, stories, placement.story, resolution, skip=final.url)
     if learned.newly_learned:
         # Cold start: articles archived before these blocks were learned still show them.
         report = reclean_with_templates(store, templates, outlet, skip=final.url)
@@ -390,17 +458,54 @@ class Harvester(Closeable):
         self.templates = TemplateBook(
             self.store.catalog, min_articles=settings.extract.template_min_articles
         )
+        context = self.extractor.context
+
+        def canonical_name(name: str) -> str:
+            wire = context.wires.resolve(name)
+            return wire.name if wire else context.outlet_names.get(name.casefold(), name)
+
+        self.stories = StoryBook(
+            self.store.catalog,
+            window=settings.dedup.window,
+            now=self.clock.now().timestamp(),
+            canonical_name=canonical_name,
+            is_wire=lambda name: context.wires.resolve(name) is not None,
+        )
 
     def harvest(self, request: FetchRequest) -> Outcome:
-        """:func:`harvest_one` with this harvester's ports."""
-        return harvest_one(
+        """:func:`harvest_one` with this harvester's ports; with ``[dedup]
+        follow_attribution``, an unseen attributed original's URL is harvested next."""
+        outcome = harvest_one(
             request,
             fetcher=self.fetcher,
             store=self.store,
             settings=self.settings,
             extractor=self.extractor,
             templates=self.templates,
+            stories=self.stories,
         )
+        original = outcome.record.original if isinstance(outcome, Archived) else None
+        if (
+            self.settings.dedup.follow_attribution
+            and original is not None
+            and not original.seen
+            and original.url
+            and self.store.catalog.latest_capture(original.url) is None
+        ):
+            followed = harvest_one(
+                FetchRequest(url=original.url, outlet=None),
+                fetcher=self.fetcher,
+                store=self.store,
+                settings=self.settings,
+                extractor=self.extractor,
+                templates=self.templates,
+                stories=self.stories,
+            )
+            log.info("followed attribution to %s: %s", original.url, type(followed).__name__)
+            refreshed = self.store.catalog.article(outcome.record.final_url)  # type: ignore[union-attr]
+            if refreshed is not None:
+                outcome = Archived(record=refreshed)
+        return outcome
 
     def reclean(self, outlet: str | None = None) -> RecleanReport:
         """Re-extract archived articles from their raw captures with the current rules and
@@ -424,6 +529,19 @@ class Harvester(Closeable):
                 log.warning("reclean: %s: %s", record.final_url, extraction.reason)
                 continue
             cleaned = self.templates.clean(own, extraction.blocks)
+            placement = self.stories.place(
+                url=record.final_url,
+                outlet=own,
+                wire=_is_wire(own, self.settings, self.stories),
+                published=extraction.published or record.published,
+                fetched=record.fetched,
+                evidence=extraction.evidence,
+                fp=fingerprint("\n\n".join(cleaned.kept)),
+            )
+            resolution = self.stories.resolve(placement.story)
+            original, is_original = _original(
+                resolution, placement.doc, extraction.evidence, placement.evidence
+            )
             new = _record(
                 url=record.url,
                 final_url=record.final_url,
@@ -432,16 +550,20 @@ class Harvester(Closeable):
                 blocks=cleaned.kept,
                 outlet=own,
                 location=record.warc,
-                catalog_has=lambda url: self.store.catalog.article(url) is not None,
+                story=placement.story,
+                original=original,
+                is_original=is_original,
             )
             if new == record:
                 continue
             payload = {
                 **row.payload,
                 **_derived(new, extraction, cleaned.removed),
+                "decided_by": resolution.decided_by,
                 "recleaned": warc_date(self.clock.now()),
             }
             _write_article(self.store, new, payload, extraction.blocks)
+            _re_resolve(self.store, self.stories, placement.story, resolution, skip=new.final_url)
             report.changed += 1
         return report
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import os
+import random
 import re
 from pathlib import Path
 
@@ -135,27 +136,52 @@ _TOPICS = ("anchorage", "bakery", "cannery", "drydock", "embankment", "foundry",
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "spring", "autumn")
 
 
+_NOUNS = ("budget", "timetable", "contract", "survey", "lease", "tender", "permit", "audit",
+          "hearing", "petition", "grant", "report", "inquiry", "ballot", "levy", "subsidy",
+          "blueprint", "charter", "easement", "ordinance", "mandate", "tariff", "quota",
+          "ledger", "schedule", "estimate", "zoning plan", "safety review")  # fmt: skip
+_ADJECTIVES = ("revised", "disputed", "provisional", "long-delayed", "costly", "modest",
+               "ambitious", "unpopular", "temporary", "binding", "preliminary", "sweeping",
+               "narrow", "confidential", "belated", "unanimous", "cautious",
+               "detailed")  # fmt: skip
+_VERBS = ("questioned", "welcomed", "criticised", "endorsed", "postponed", "amended",
+          "challenged", "scrutinised", "defended", "rejected", "published", "circulated",
+          "withdrew", "extended", "tabled", "overturned")  # fmt: skip
+_PEOPLE = ("the mayor", "a councillor", "the harbour master", "union delegates",
+           "shop owners", "the auditor", "school governors", "the fire chief", "residents",
+           "the ombudsman", "a spokesperson", "engineers", "the treasurer", "fishermen",
+           "the bishop", "students", "the ferry captain", "local farmers")  # fmt: skip
+
+
 def invented_story(i: int) -> tuple[str, tuple[str, ...]]:
-    """Story number ``i``: a title and 4-7 paragraphs, distinct from every other story."""
+    """Story number ``i``: a title and 4-7 paragraphs of invented, story-specific prose.
+
+    Sentences are drawn from word lists with a generator seeded by ``i``, so two stories share
+    no more than the odd stock phrase (what independent reports share), while each story's
+    text is stable across runs.
+    """
+    rng = random.Random(i * 7919 + 17)
     place = _PLACES[i % len(_PLACES)]
+    topic = _TOPICS[i % len(_TOPICS)]
     subject = _SUBJECTS[(i * 7) % len(_SUBJECTS)]
     action = _ACTIONS[(i * 5) % len(_ACTIONS)]
     obj = _OBJECTS[(i * 3) % len(_OBJECTS)]
-    topic = _TOPICS[i % len(_TOPICS)]
     title = f"{place}: {subject} {action} {obj} at the {topic} (report {i})".capitalize()
+
+    def sentence() -> str:
+        who, what = rng.choice(_PEOPLE), rng.choice(_VERBS)
+        adj, noun = rng.choice(_ADJECTIVES), rng.choice(_NOUNS)
+        adj2, noun2 = rng.choice(_ADJECTIVES), rng.choice(_NOUNS)
+        return (
+            f"{who.capitalize()} {what} the {adj} {noun} for the {topic}, "
+            f"citing the {adj2} {noun2} and {rng.choice(_PEOPLE)}."
+        )
+
     lead = (
-        f"{place.upper()}, story {i} – On the {i + 3}th day of the session, {subject} "
-        f"{action} {obj} at the {topic}, a move that observers had expected for "
-        f"{i % 9 + 2} months."
+        f"{place.upper()} – {subject.capitalize()} {action} {obj} at the {topic} on "
+        f"{rng.choice(_DAYS)}, after {rng.choice(_PEOPLE)} {rng.choice(_VERBS)} the "
+        f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}."
     )
-    paragraphs = [lead]
     count = 3 + i % 4
-    for k in range(count):
-        detail = _DETAILS[(i + k * 3) % len(_DETAILS)].format(
-            n=(i * 13 + k * 7) % 90 + 10, m=(i + k) % 9 + 1, day=_DAYS[(i + k) % len(_DAYS)]
-        )
-        paragraphs.append(
-            f"In {place}, according to the minutes of meeting {i}-{k}, {detail} "
-            f"The item was number {k + 1} of {count} on the agenda about the {topic}."
-        )
+    paragraphs = [lead] + [" ".join(sentence() for _ in range(2)) for _ in range(count)]
     return title, tuple(paragraphs)

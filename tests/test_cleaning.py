@@ -150,7 +150,8 @@ def test_citation_is_not_attribution(server: MockServer, settings: Settings) -> 
     (outcome,) = harvest_all(settings, [server.url("/own")])
     assert isinstance(outcome, Archived)
     assert outcome.record.is_original
-    assert outcome.record.original.evidence == ()
+    # nothing names another outlet: the page is its own original, as the earliest member
+    assert [e.kind for e in outcome.record.original.evidence] == ["earliest"]
 
 
 def test_reclean_appends_records_with_current_rules(

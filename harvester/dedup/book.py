@@ -1,0 +1,169 @@
+"""The story book: places each new article into a story and resolves the story's original.
+
+The I/O shell around the pure ``stories`` decisions: doc rows and fingerprints live in the
+catalog (the source for rebuilds), candidate lookup goes through the in-memory
+``CandidateIndex`` holding the docs of the last ``window`` seconds (older docs leave the hot
+index but stay in the catalog), plus an exact-text lookup in the catalog (tier 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from harvester.catalog import DocRow, SqliteCatalog
+from harvester.dedup.fingerprint import Fingerprint
+from harvester.dedup.index import CandidateIndex
+from harvester.dedup.stories import Member, Relation, Resolution, relate, resolve_original
+from harvester.models import Evidence
+
+__all__ = ["Placement", "StoryBook", "epoch"]
+
+# Why 50: a story rarely has more copies in the window than this; the best relation is among
+# the most-shared candidates, and verifying each costs a catalog read.
+MAX_CANDIDATES = 50
+# Eviction walks the index; every thousand placements keeps it cheap and the window tight.
+EVICT_EVERY = 1000
+
+
+def epoch(iso: str | None) -> float | None:
+    """Seconds since the epoch for an ISO date or datetime (date-only means midnight UTC)."""
+    if not iso:
+        return None
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.now().astimezone().tzinfo).astimezone()
+    return moment.timestamp()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Placement:
+    """Where a new article went: its doc id, its story, and the text evidence that put it there."""
+
+    doc: int
+    story: str
+    evidence: Evidence | None
+
+
+class StoryBook:
+    """Story assignment over the catalog and a hot candidate index."""
+
+    def __init__(
+        self,
+        catalog: SqliteCatalog,
+        *,
+        window: float,
+        now: float,
+        canonical_name: Callable[[str], str] = lambda n: n,
+        is_wire: Callable[[str], bool] = lambda n: False,
+    ) -> None:
+        self._catalog = catalog
+        self.is_wire_name = is_wire
+        self._placed = 0
+        self._window = window
+        self._canonical_name = canonical_name
+        self._index = CandidateIndex()
+        for row in catalog.docs_since(now - window):
+            self._index.add(row.doc, Fingerprint.from_bytes(row.fingerprint).samples, row.time)
+
+    def place(
+        self,
+        *,
+        url: str,
+        outlet: str,
+        wire: bool,
+        published: str | None,
+        fetched: str,
+        evidence: tuple[Evidence, ...],
+        fp: Fingerprint,
+    ) -> Placement:
+        """Record the article (a doc row) and put it in a story; merges stories it copies."""
+        # The window runs on when we archived it (its fetch), not on its claimed publication
+        # date: a page dated last year but fetched today is news to the crawl today.
+        time = epoch(fetched) or epoch(published) or 0.0
+        existing = self._catalog.doc_by_url(url)
+        row = DocRow(
+            doc=0,
+            final_url=url,
+            outlet=outlet,
+            wire=wire,
+            published=published,
+            fetched=fetched,
+            time=time,
+            text_hash=fp.text_hash,
+            fingerprint=fp.to_bytes(),
+            evidence=evidence,
+            story=existing.story if existing else _new_story(url),
+        )
+        doc = self._catalog.put_doc(row)
+        found = self._index.query(fp.samples, limit=MAX_CANDIDATES, exclude=doc)
+        candidates = {d for d, _ in found}
+        candidates.update(d for d in self._catalog.docs_by_text_hash(fp.text_hash) if d != doc)
+        related: list[tuple[Relation, DocRow]] = []
+        for candidate in sorted(candidates):
+            other = self._catalog.doc(candidate)
+            if other is None:
+                continue
+            relation = relate(fp, Fingerprint.from_bytes(other.fingerprint))
+            if relation.kind is not None:
+                related.append((relation, other))
+        story, note = row.story, None
+        if related:
+            relation, best = max(related, key=lambda item: (item[0].strength, -item[1].doc))
+            note = Evidence(
+                kind="text",
+                text=f"{relation.describe()} of {best.final_url}",
+                source=best.outlet,
+                url=best.final_url,
+            )
+            story = best.story
+            # Merge only stories this article copies (a duplicate of, or contained in, one of
+            # their members): an article that merely contains another story (a round-up) joins
+            # one story and bridges none.
+            merging = {
+                other.story
+                for rel, other in related
+                if rel.kind in ("duplicate", "contained") and other.story != story
+            }
+            for old in sorted(merging):
+                self._catalog.relabel_story(old, story)
+            if story != row.story:
+                self._catalog.put_doc(replace(row, story=story))
+        self._index.add(doc, fp.samples, time)
+        self._placed += 1
+        if self._placed % EVICT_EVERY == 0:
+            self._index.evict_before(time - self._window)
+        return Placement(doc=doc, story=story, evidence=note)
+
+    def members(self, story: str) -> list[DocRow]:
+        """The docs of a story."""
+        return self._catalog.story_docs(story)
+
+    def resolve(self, story: str) -> Resolution:
+        """The story's original (see ``stories.resolve_original``)."""
+        members = [
+            Member(
+                doc=row.doc,
+                url=row.final_url,
+                outlet=row.outlet,
+                wire=row.wire,
+                published=row.published,
+                fetched=row.fetched,
+                evidence=row.evidence,
+            )
+            for row in self._catalog.story_docs(story)
+        ]
+        return resolve_original(members, canonical_name=self._canonical_name)
+
+    def evict(self, now: float) -> int:
+        """Drop docs older than the window from the hot index (they stay in the catalog)."""
+        return self._index.evict_before(now - self._window)
+
+
+def _new_story(url: str) -> str:
+    return "s-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
