@@ -40,6 +40,7 @@ dockerlint: venv
 
 ## bench: benchmarks over ../shared/data (skipped with a message where it is absent)
 bench: venv
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/extract_quality.py
 	$(BIN)/python bench/metadata_quality.py
 	$(BIN)/python bench/seed_report.py

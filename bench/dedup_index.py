@@ -56,6 +56,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -360,11 +361,9 @@ def _environment() -> str:
         pass
     versions = [f"Python {platform.python_version()}", f"numpy {numpy.__version__}"]
     try:
-        from importlib.metadata import version
-
         versions.append(f"datasketch {version('datasketch')}")
-    except Exception:  # noqa: BLE001 - the peer may be absent when only ours runs
-        pass
+    except PackageNotFoundError:
+        versions.append("datasketch absent")
     return f"{', '.join(versions)}; {cpu}, {os.cpu_count()} cores"
 
 

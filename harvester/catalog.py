@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,6 +71,11 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE INDEX IF NOT EXISTS docs_by_story ON docs (story, doc);
 CREATE INDEX IF NOT EXISTS docs_by_text_hash ON docs (text_hash);
 CREATE INDEX IF NOT EXISTS docs_by_time ON docs (time);
+CREATE TABLE IF NOT EXISTS doc_links (
+    url TEXT NOT NULL,
+    doc INTEGER NOT NULL,
+    PRIMARY KEY (url, doc)
+);
 CREATE TABLE IF NOT EXISTS templates (
     outlet TEXT PRIMARY KEY,
     model TEXT NOT NULL
@@ -182,6 +187,14 @@ class Catalog(Protocol):
 
     def docs_by_text_hash(self, text_hash: str) -> list[int]:
         """Docs whose cleaned text is identical (tier 3)."""
+        ...
+
+    def set_doc_links(self, doc: int, urls: Sequence[str]) -> None:
+        """Record the URLs a doc names as its source (replacing earlier ones)."""
+        ...
+
+    def docs_linking_to(self, url: str) -> list[int]:
+        """Docs that name ``url`` as their source."""
         ...
 
     def docs_since(self, time: float) -> Iterator[DocRow]:
@@ -431,6 +444,23 @@ class SqliteCatalog(Closeable):
     def docs_by_text_hash(self, text_hash: str) -> list[int]:
         """Docs whose cleaned text is identical (tier 3)."""
         rows = self._rows("SELECT doc FROM docs WHERE text_hash = ? ORDER BY doc", (text_hash,))
+        return [int(str(r[0])) for r in rows]
+
+    def set_doc_links(self, doc: int, urls: Sequence[str]) -> None:
+        """Record the URLs a doc names as its source (replacing earlier ones)."""
+        try:
+            with self._db:
+                self._db.execute("DELETE FROM doc_links WHERE doc = ?", (doc,))
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO doc_links (url, doc) VALUES (?, ?)",
+                    [(url, doc) for url in urls],
+                )
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"cannot write catalog {self.path}: {exc}") from exc
+
+    def docs_linking_to(self, url: str) -> list[int]:
+        """Docs that name ``url`` as their source."""
+        rows = self._rows("SELECT doc FROM doc_links WHERE url = ? ORDER BY doc", (url,))
         return [int(str(r[0])) for r in rows]
 
     def docs_since(self, time: float) -> Iterator[DocRow]:

@@ -15,8 +15,11 @@ Outlets (host index -> ``127.0.0.(2 + index)`` in the tests)::
 
 The wire names are those of ``config/wires.toml``, so evidence naming them resolves.
 
-Composition of ``build_set(data_dir, stories=40, seed=7)`` (exact counts: ``composition()``;
-about 40 stories -> about 200 pages):
+Composition of ``build_set(data_dir, stories=40, seed=7)``: 211 pages, 56 stories (40 + 16 hard
+negatives); by kind (``SyndicationSet.composition()``): original 40, exact 23 (4 of them copies
+of follow-ups), commentary 17, dropped 17, edited-headline 17, excerpt 17, reordered 17,
+copy-of-copy 16, typography 16, numbers 15, independent 8, follow-up 8; 34 pages arrive before
+their story's original. How the pages are made:
 
 * **Stories**: ``stories`` real bodies with >= 5 paragraphs (800-12,000 characters, not
   CJK), wire and wire-heavy publishers first (APNews, Reuters, AnadoluAjansi, VoiceOfAmerica,
@@ -47,8 +50,8 @@ about 40 stories -> about 200 pages):
   ``json-ld-url`` (``isBasedOn`` the URL only), ``byline`` ("By The Associated Press"),
   ``read-more`` (excerpts), ``none`` (nothing: the original must be found by text and earliest
   publication). Copies of copies: ``via-copy`` (credits the intermediate republisher and links
-  its page: the chain must be followed to the wire), ``inherited`` (whatever the parent copy
-  carried), or ``none``.
+  its page: the chain must be followed to the wire), ``inherited:<form>`` (whatever the parent
+  copy carried), or ``none``.
 * **Arrival order** (``SyndicationSet.pages``) is mostly publication order, but in about one
   story in five the original arrives after all its copies, and in about one in four one copy
   arrives before the original (``SyndicationSet.arrived_before_original``).
@@ -100,6 +103,7 @@ __all__ = [
     "baseline_originals",
     "build_set",
     "composition",
+    "describe",
     "normalize_typography",
     "original_accuracy",
     "pairwise_scores",

@@ -71,7 +71,7 @@ def test_article_archived_as_four_records(
     assert record.title == WIRE_TITLE
     assert record.text.split("\n\n") == list(WIRE_PARAGRAPHS)
     assert record.language == "en"
-    assert record.published == "2026-03-03"
+    assert record.published == "2026-03-03T09:30:00+00:00"
 
     files = warc_files(archive_dir)
     assert len(files) == 1

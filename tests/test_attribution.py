@@ -545,3 +545,15 @@ def test_citations_in_random_sentences_yield_nothing(
     sentence = sentence[0].upper() + sentence[1:]
     assert detect(sentence) == ()
     assert detect(FILLER, f"{FILLER} {sentence}") == ()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Read the full story at Reuters",
+        "Read the full article on Reuters.",
+        "Continue reading at Reuters",
+    ],
+)
+def test_read_the_full_story_at_names_the_original(line: str) -> None:
+    assert ("credit-line", "Reuters") in kinds(detect(FILLER, line))

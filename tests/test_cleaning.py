@@ -127,7 +127,7 @@ def test_seed_page_is_clean_and_attributed(
     kinds = {(e.kind, e.source) for e in record.original.evidence}
     assert ("dateline", "RIA Novosti") in kinds
     assert ("credit-line", "RIA Novosti") in kinds
-    assert record.published == "2008-07-22"
+    assert record.published == "2008-07-22T09:30:00+00:00"
     # the metadata record keeps what was removed (kind + text) and the tags
     path = settings.archive.dir / record.warc.file
     meta = [json.loads(r.content) for r in iter_records(path) if r.type == "metadata"][-1]

@@ -199,7 +199,7 @@ def test_seed_page_fetch_keeps_every_article_paragraph(server: MockServer, tmp_p
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert record["title"] == "Putin wants closer military ties with Venezuela"
-    assert record["published"] == "2008-07-22"
+    assert record["published"] == "2008-07-22T09:30:00+00:00"
     text = record["text"]
     article = [p for p in seed_paragraphs() if p.startswith(("22/07/2008",))]
     body_start = seed_paragraphs().index(article[0])

@@ -62,3 +62,24 @@ def test_fetch_url_raises_typed_errors(server: MockServer, settings: Settings) -
     with pytest.raises(harvester.RefusedError, match="robots"):
         harvester.fetch_url(server.url("/private/x"), settings=settings)
     assert issubclass(harvester.ArchiveLockedError, harvester.HarvesterError)
+
+
+def test_fetch_url_from_a_script_without_a_main_guard(server: MockServer, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    server.route("/story", article_page())
+    script = tmp_path / "plain_script.py"
+    script.write_text(
+        "from harvester import FetchSettings, Settings, fetch_url\n"
+        "settings = Settings(fetch=FetchSettings(per_host_delay=0, allow_hosts=('127.0.0.2',)))\n"
+        f"record = fetch_url({server.url('/story')!r}, settings=settings,\n"
+        f"                   archive={str(tmp_path / 'a')!r})\n"
+        "print('TITLE', record.title)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("TITLE Harbour authority") == 1  # the worker did not re-run it

@@ -217,3 +217,25 @@ def test_story_of_unknown_url_is_a_usage_error(settings: Settings, server: MockS
     server.route("/a", article_page())
     harvest(settings, [(server.url("/a"), "Courier")])
     assert main(["story", "https://nowhere.example/x", "--archive", str(settings.archive.dir)]) == 2
+
+
+def test_claims_are_followed_along_a_chain_of_copies() -> None:
+    wire = member(1, "Northwind", "2026-03-03T07:00", wire=True)
+    first_copy = member(
+        2,
+        "Gazette",
+        "2026-03-03T08:00",
+        Evidence(kind="dateline", text="(Northwind)", source="Northwind"),
+    )
+    copy_of_copy = member(
+        3,
+        "Review",
+        "2026-03-03T09:00",
+        Evidence(kind="link", text="originally at Gazette", source="Gazette", url=first_copy.url),
+    )
+    res = resolve_original([wire, first_copy, copy_of_copy])
+    assert (res.doc, res.outlet) == (1, "Northwind")
+    # a cycle of claims ends inside the cycle instead of looping
+    a = member(4, "A", "2026-03-03T07:00", Evidence(kind="credit-line", text="B", source="B"))
+    b = member(5, "B", "2026-03-03T08:00", Evidence(kind="credit-line", text="A", source="A"))
+    assert resolve_original([a, b]).doc in (4, 5)

@@ -117,7 +117,7 @@ def test_pairwise_scores_counts_pairs() -> None:
     assert (precision, recall) == (0.4, 1.0)
     assert f1 == pytest.approx(2 * 0.4 / 1.4)
     split = {"a": "x", "b": "x", "c": "y", "d": "z", "e": "z"}  # pairs ab, de: both right
-    assert pairwise_scores(truth, split) == (1.0, 0.5, pytest.approx(2 / 3))
+    assert pairwise_scores(truth, split) == pytest.approx((1.0, 0.5, 2 / 3))
     merged = {"a": "x", "b": "x", "c": "x", "d": "x", "e": "y"}  # 6 pairs, 3 right (ab ac bc)
     precision, recall, _ = pairwise_scores(truth, merged)
     assert (precision, recall) == (0.5, 0.75)

@@ -11,34 +11,27 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from harvester.catalog import DocRow, SqliteCatalog
 from harvester.dedup.fingerprint import Fingerprint
 from harvester.dedup.index import CandidateIndex
-from harvester.dedup.stories import Member, Relation, Resolution, relate, resolve_original
+from harvester.dedup.stories import (
+    Member,
+    Relation,
+    Resolution,
+    epoch,
+    relate,
+    resolve_original,
+)
 from harvester.models import Evidence
 
-__all__ = ["Placement", "StoryBook", "epoch"]
+__all__ = ["Placement", "StoryBook"]
 
 # Why 50: a story rarely has more copies in the window than this; the best relation is among
 # the most-shared candidates, and verifying each costs a catalog read.
 MAX_CANDIDATES = 50
 # Eviction walks the index; every thousand placements keeps it cheap and the window tight.
 EVICT_EVERY = 1000
-
-
-def epoch(iso: str | None) -> float | None:
-    """Seconds since the epoch for an ISO date or datetime (date-only means midnight UTC)."""
-    if not iso:
-        return None
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.now().astimezone().tzinfo).astimezone()
-    return moment.timestamp()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,15 +94,27 @@ class StoryBook:
             story=existing.story if existing else _new_story(url),
         )
         doc = self._catalog.put_doc(row)
+        # Explicit URLs tie articles into one story whatever their texts share (an excerpt
+        # that links "read the full story" to its original): both directions, since either
+        # side may arrive first.
+        named = [e.url for e in evidence if e.kind in ("link", "canonical", "meta") and e.url]
+        self._catalog.set_doc_links(doc, named)
+        linked = {d for d in self._catalog.docs_linking_to(url) if d != doc}
+        for target in named:
+            other = self._catalog.doc_by_url(target)
+            if other is not None and other.doc != doc:
+                linked.add(other.doc)
         found = self._index.query(fp.samples, limit=MAX_CANDIDATES, exclude=doc)
         candidates = {d for d, _ in found}
         candidates.update(d for d in self._catalog.docs_by_text_hash(fp.text_hash) if d != doc)
         related: list[tuple[Relation, DocRow]] = []
-        for candidate in sorted(candidates):
+        for candidate in sorted(candidates | linked):
             other = self._catalog.doc(candidate)
             if other is None:
                 continue
             relation = relate(fp, Fingerprint.from_bytes(other.fingerprint))
+            if relation.kind is None and candidate in linked:
+                relation = replace(relation, kind="linked")
             if relation.kind is not None:
                 related.append((relation, other))
         story, note = row.story, None
@@ -128,7 +133,7 @@ class StoryBook:
             merging = {
                 other.story
                 for rel, other in related
-                if rel.kind in ("duplicate", "contained") and other.story != story
+                if rel.kind in ("duplicate", "contained", "linked") and other.story != story
             }
             for old in sorted(merging):
                 self._catalog.relabel_story(old, story)

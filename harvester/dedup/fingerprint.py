@@ -12,28 +12,31 @@ A ``Fingerprint`` of an article's cleaned text holds:
   the "one shared background paragraph is not a copy" rule);
 * ``words``: the number of normalised words.
 
-Normalisation (``normalise_text``): NFKC, casefold, invisible format characters (soft hyphen,
-zero-width space/joiners, BOM) removed, curly/low/prime quotes and apostrophes and all dash
-variants unified to ASCII, an apostrophe inside a word joined (``don’t`` = ``don't`` = ``dont``),
-digit runs with their separators (``1,234.5``, ``10:30``, ``12/05/2024``) -> ``0`` so an updated
-figure still matches, Han/kana characters made one word each (those scripts use no spaces),
-remaining punctuation dropped (becomes a space), whitespace collapsed. Paragraphs are separated
-by blank lines in the input; ``normalise_text`` joins them with one space.
+Normalisation (``normalise_text``): NFKC, casefold; invisible format characters (soft hyphen,
+zero-width space/joiners, BOM) removed; every apostrophe variant (straight, curly, modifier
+letter, prime) unified, and one inside a word joined (``don’t`` = ``don't`` = ``dont``); digit
+runs with their inner separators (``1,234.5``, ``10:30``, ``12/05/2024``, ``1'000``) -> ``0``
+so an updated figure still matches; Han/kana characters made one word each (those scripts use
+no spaces); every other non-word character (quotes and dashes of every kind, punctuation,
+symbols) dropped as a separator, so typography cannot matter; whitespace collapsed. Paragraphs
+are separated by blank lines in the input; ``normalise_text`` joins them with one space.
 
-Hashing never uses Python's salted ``hash()``: a word's value is a polynomial hash of its UTF-8
-bytes mod 2**64 (computed for all words at once with numpy ``add.reduceat``) put through the
-MurmurHash3 64-bit finaliser; a shingle hash combines its words' values, each multiplied by a
-per-position odd constant, finalised again and shifted to 63 bits. The results are the same in
-every process and on every machine (fixed constants, wrap-around uint64 arithmetic,
-little-endian serialisation).
+Hashing never uses Python's salted ``hash()``: a shingle's hash is the polynomial hash of its
+characters (code points, its words joined by single spaces) ``sum(c[j] * BASE**j) mod 2**64``
+with a fixed odd base, read off prefix sums for all shingles of a text at once (numpy, no
+per-word Python work), put through the MurmurHash3 64-bit finaliser and shifted to 63 bits.
+Paragraph and text hashes are BLAKE2b of the normalised UTF-8 text. The results are the same
+in every process and on every machine (fixed constants, wrap-around uint64 arithmetic,
+little-endian serialisation); ``tests/test_fingerprint.py`` pins golden values.
 
 Short texts: when "0 mod p" sampling keeps fewer than ``MIN_SAMPLES`` hashes, the smallest other
 shingle hashes are added until there are ``MIN_SAMPLES`` (or every shingle is kept). Those
 fillers are the hashes that are *not* ``0 mod SAMPLE_MOD``; see ``compare`` for how they count.
 
 Complexity: ``fingerprint`` is O(len(text)) with a constant number of numpy passes (about
-25 µs for a 400-word article); ``compare`` is O(|A| + |B|); ``to_bytes``/``from_bytes`` are
-O(|samples| + |paragraphs|), 8 bytes per hash plus a 30-byte header.
+110 µs for a 400-word article on one 2.6 GHz EPYC core); ``compare`` is O(|A| + |B|);
+``to_bytes``/``from_bytes`` are O(|samples| + |paragraphs|): 8 bytes per hash plus an 18-byte
+header and the 16-byte text hash.
 """
 
 from __future__ import annotations
@@ -76,25 +79,12 @@ MIN_SAMPLES: Final = 8
 _FORMAT_VERSION: Final = 1
 # version, shingle words, sample mod, min samples, hash length, words, #samples, #paragraphs
 _HEADER: Final = struct.Struct("<BBHBBIII")
-_MASK63: Final = (1 << 63) - 1
 
-# Polynomial word hash (mod 2**64) and MurmurHash3 fmix64 constants. Changing any of them
+# Polynomial shingle hash (mod 2**64) and MurmurHash3 fmix64 constants. Changing any of them
 # changes every fingerprint: bump _FORMAT_VERSION.
 _BASE: Final = 0x9E3779B97F4A7C15  # odd, so invertible mod 2**64
 _FMIX1: Final = 0xFF51AFD7ED558CCD
 _FMIX2: Final = 0xC4CEB9FE1A85EC53
-# One odd multiplier per shingle position (order matters: "a b c d e" != "e d c b a").
-_POSITION: Final = (
-    0x9FB21C651E98DF25,
-    0xD6E8FEB86659FD93,
-    0xA0761D6478BD642F,
-    0xE7037ED1A0B428DB,
-    0x8EBC6AF09C88C6E3,
-    0x589965CC75374CC3,
-    0x1D8E4E27C47D124F,
-    0xCA9FD9C6D63A1B65,
-)
-assert len(_POSITION) >= SHINGLE_WORDS
 
 _U64 = npt.NDArray[np.uint64]
 
@@ -237,7 +227,7 @@ def normalise_text(text: str) -> str:
 
 
 def _hash63(data: str) -> int:
-    return int.from_bytes(hashlib.blake2b(data.encode("utf-8"), digest_size=8).digest()) >> 1
+    return int.from_bytes(hashlib.blake2b(data.encode("utf-8"), digest_size=8).digest(), "big") >> 1
 
 
 def paragraph_hashes(text: str) -> tuple[int, ...]:

@@ -65,6 +65,19 @@ _WINDOW = 32
 _WINDOW_OFFSETS = np.arange(_WINDOW, dtype=np.intp)
 
 
+def _padded(n: int) -> _U64:
+    """An uninitialised hash array for ``n`` postings, with its ``_WINDOW`` sentinels set."""
+    out = np.empty(n + _WINDOW, dtype=np.uint64)
+    out[n:] = _SENTINEL
+    return out
+
+
+def _pad(hashes: _U64) -> _U64:
+    out = _padded(len(hashes))
+    out[: len(hashes)] = hashes
+    return out
+
+
 def _as_samples(samples: Sequence[int]) -> _U64:
     """Sorted unique samples as uint64; ValueError unless each is in ``[0, 2**63)``."""
     try:
@@ -86,13 +99,15 @@ class _Segment:
     __slots__ = ("dir", "doc_slots", "docs", "hashes", "hi", "lo", "n", "shift", "slots")
 
     def __init__(
-        self, hashes: _U64, slots: _U32, lo: int, hi: int, docs: _I64, *, directory_min: int
+        self, padded: _U64, slots: _U32, lo: int, hi: int, docs: _I64, *, directory_min: int
     ) -> None:
-        self.n = len(hashes)
+        """``padded``: the sorted hashes then ``_WINDOW`` sentinels (see ``_padded``), so a
+        directory window never reads past the end."""
+        self.n = len(slots)
         self.lo, self.hi = lo, hi
-        # hashes padded with sentinels so a directory window never reads past the end
-        self.hashes = np.concatenate((hashes, np.full(_WINDOW, _SENTINEL)))
+        self.hashes = padded
         self.slots = slots
+        hashes = padded[: self.n]
         # doc -> slot lookup for re-adds: the range's doc ids sorted, with their slots
         order = np.argsort(docs, kind="stable")
         self.docs = docs[order]
@@ -108,31 +123,39 @@ class _Segment:
     @property
     def nbytes(self) -> int:
         extra = self.dir.nbytes if self.dir is not None else 0
-        return self.hashes.nbytes + self.slots.nbytes + self.docs.nbytes + self.doc_slots.nbytes + extra
+        return (
+            self.hashes.nbytes
+            + self.slots.nbytes
+            + self.docs.nbytes
+            + self.doc_slots.nbytes
+            + extra
+        )
 
     def lookup(self, q: _U64, q_next: _U64, cap: int, out: list[_U32]) -> None:
         """Append the slots holding each hash of ``q`` (the newest ``cap`` per hash)."""
         if self.n == 0:
             return
         if self.dir is None:
-            self._search(q, q_next, 0, self.n, cap, out)
+            self._search(q, q_next, 0, self.n, cap=cap, out=out)
             return
         bucket = (q >> self.shift).astype(np.intp)
         lo = self.dir.take(bucket).astype(np.intp)
-        hi = self.dir.take(bucket + 1).astype(np.intp)
+        hi = self.dir.take(bucket + 1).astype(np.intp)  # intp: widths never wrap
         window = lo[:, None] + _WINDOW_OFFSETS
         hit = self.hashes.take(window) == q[:, None]
-        wide = np.flatnonzero(hi - lo > _WINDOW)
-        if wide.size:  # a crowded bucket (a hash many docs share): search all of it
+        widths = hi - lo
+        crowded = min(_WINDOW, cap)
+        if widths.max() > crowded:  # a hash many docs share: search its whole bucket
+            wide = np.flatnonzero(widths > crowded)
             hit[wide] = False
             for i in wide.tolist():
                 a, b = int(lo[i]), int(hi[i])
-                self._search(q[i : i + 1], q_next[i : i + 1], a, b, cap, out)
+                self._search(q[i : i + 1], q_next[i : i + 1], a, b, cap=cap, out=out)
         positions = window[hit]
         if positions.size:
             out.append(self.slots.take(positions))
 
-    def _search(self, q: _U64, q_next: _U64, a: int, b: int, cap: int, out: list[_U32]) -> None:
+    def _search(self, q: _U64, q_next: _U64, a: int, b: int, *, cap: int, out: list[_U32]) -> None:
         view = self.hashes[a:b]
         first = view.searchsorted(q)
         last = view.searchsorted(q_next)
@@ -159,9 +182,9 @@ class CandidateIndex:
     # Why 8M postings (~100 MB): merges stop there, so a merge never borrows more than ~200 MB;
     # 1M docs x 40 samples then make about five capped segments plus a few smaller ones.
     MAX_SEGMENT_POSTINGS: ClassVar[int] = 1 << 23
-    # Why 256K: below it a binary search mostly hits cache and costs less than the directory's
-    # extra numpy calls; above it, the directory's two cache misses a hash win.
-    DIRECTORY_MIN_POSTINGS: ClassVar[int] = 1 << 18
+    # Why 2M (measured): below it a binary search costs less than the directory's extra numpy
+    # calls (~13 µs for 40 hashes either way at 1M); at 8M it is ~49 µs against ~20 µs.
+    DIRECTORY_MIN_POSTINGS: ClassVar[int] = 1 << 21
     # Why 512: a sample held by more docs than this in one segment is boilerplate or a
     # mass-syndicated story; its newest 512 holders are enough to reach the story, and the cap
     # bounds one query's work at Q x segments x 512 slots.
@@ -204,6 +227,11 @@ class CandidateIndex:
             self._remove(doc)
         else:
             self._max_doc = doc
+        if (
+            self._pending_postings + hashes.size > self.BUFFER_POSTINGS
+            or len(self._buffer_docs) >= self.BUFFER_POSTINGS // 8
+        ):
+            self._flush()  # first, so flushed segments stay within BUFFER_POSTINGS
         slot = self._new_slot(doc, time)
         self._buffer_docs[doc] = slot
         if hashes.size:
@@ -217,11 +245,6 @@ class CandidateIndex:
                     buffer[h] = [slot]
                 else:
                     held.append(slot)
-        if (
-            self._pending_postings >= self.BUFFER_POSTINGS
-            or len(self._buffer_docs) >= self.BUFFER_POSTINGS // 8
-        ):
-            self._flush()
 
     def query(
         self,
@@ -243,9 +266,9 @@ class CandidateIndex:
         if self._buffer:
             held: list[int] = []
             for h in q.tolist():
-                slots = self._buffer.get(h)
-                if slots is not None:
-                    held.extend(slots[-cap:])
+                holders = self._buffer.get(h)
+                if holders is not None:
+                    held.extend(holders[-cap:])
             if held:
                 found.append(np.array(held, dtype=np.uint32))
         if not found:
@@ -290,9 +313,8 @@ class CandidateIndex:
                 live = int(np.count_nonzero(self._alive[segment.lo : segment.hi]))
                 if live == 0:
                     continue  # wholly evicted: its range dies with it
-                if 2 * live <= segment.hi - segment.lo:
-                    segment = self._rewrite(segment)
-                kept.append(segment)
+                half_dead = 2 * live <= segment.hi - segment.lo
+                kept.append(self._rewrite(segment) if half_dead else segment)
             self._segments = kept
         self._settle()
         return evicted
@@ -346,9 +368,9 @@ class CandidateIndex:
                 self._n_live -= 1
                 return
 
-    def _segment(self, hashes: _U64, slots: _U32, lo: int, hi: int) -> _Segment:
+    def _segment(self, padded: _U64, slots: _U32, lo: int, hi: int) -> _Segment:
         return _Segment(
-            hashes,
+            padded,
             slots,
             lo,
             hi,
@@ -367,11 +389,13 @@ class CandidateIndex:
             live = self._alive[slots]
             hashes, slots = hashes[live], slots[live]
             order = np.argsort(hashes, kind="stable")  # stable: slot order within a hash
-            hashes, slots = hashes[order], slots[order]
+            padded = _padded(len(order))
+            np.take(hashes, order, out=padded[: len(order)])
+            slots = slots[order]
         else:
-            hashes, slots = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32)
+            padded, slots = _padded(0), np.zeros(0, dtype=np.uint32)
         if hi > lo:
-            self._segments.append(self._segment(hashes, slots, lo, hi))
+            self._segments.append(self._segment(padded, slots, lo, hi))
         self._buffer_lo = hi
         self._buffer = {}
         self._buffer_docs = {}
@@ -411,19 +435,22 @@ class CandidateIndex:
         hb, sb = self._live_postings(newer)
         # place each newer posting after the older ones with an equal hash (slot order)
         at = ha.searchsorted(hb, side="right") + np.arange(len(hb))
-        rest = np.ones(len(ha) + len(hb), dtype=np.bool_)
+        n = len(ha) + len(hb)
+        rest = np.ones(n, dtype=np.bool_)
         rest[at] = False
-        hashes = np.empty(len(rest), dtype=np.uint64)
+        padded = _padded(n)
+        hashes = padded[:n]
         hashes[at] = hb
         hashes[rest] = ha
-        slots = np.empty(len(rest), dtype=np.uint32)
+        del ha, hb
+        slots = np.empty(n, dtype=np.uint32)
         slots[at] = sb
         slots[rest] = sa
-        return self._segment(hashes, slots, older.lo, newer.hi)
+        return self._segment(padded, slots, older.lo, newer.hi)
 
     def _rewrite(self, segment: _Segment) -> _Segment:
         hashes, slots = self._live_postings(segment)
-        return self._segment(hashes, slots, segment.lo, segment.hi)
+        return self._segment(_pad(hashes), slots, segment.lo, segment.hi)
 
     def _renumber(self) -> None:
         """Drop dead slots: renumber the live ones densely (order kept) in every structure."""
@@ -439,7 +466,7 @@ class CandidateIndex:
             if hi > lo:
                 segments.append(
                     _Segment(
-                        hashes,
+                        _pad(hashes),
                         new_of[slots].astype(np.uint32),
                         lo,
                         hi,
@@ -456,7 +483,8 @@ class CandidateIndex:
         self._docs[:live], self._times[:live], self._alive[:live] = docs, times, True
         # the buffer: keep live pending docs, with new slots
         pending = [
-            (h, int(new_of[s])) for h, s in zip(self._pending, self._pending_slots, strict=True)
+            (h, int(new_of[s]))
+            for h, s in zip(self._pending, self._pending_slots, strict=True)
             if alive[s]
         ]
         self._pending = [h for h, _ in pending]

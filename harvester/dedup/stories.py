@@ -6,7 +6,9 @@ Relations between two articles, from their fingerprints (``harvester.dedup.finge
 
 * ``duplicate``  the same text (exact hash) or near it: resemblance >= RESEMBLANCE;
 * ``contained``  A is (mostly) inside B: an excerpt of B, or B with A's paragraphs plus more;
-* ``contains``   B is (mostly) inside A: A is B plus commentary, or A is B's original.
+* ``contains``   B is (mostly) inside A: A is B plus commentary, or A is B's original;
+* ``linked``     (decided by the story book, not the texts) one names the other's URL as its
+  source in a credit link, a cross-domain canonical or original-source / isBasedOn meta.
 
 A new article joins the story of its strongest relation. Other stories merge into it only when
 the new article is a duplicate of, or contained in, one of their members: an article that merely
@@ -31,6 +33,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from harvester.dedup.fingerprint import Fingerprint, compare
@@ -43,6 +46,7 @@ __all__ = [
     "Member",
     "Relation",
     "Resolution",
+    "epoch",
     "relate",
     "resolve_original",
 ]
@@ -62,6 +66,19 @@ _NAME_KINDS = ("feed", "dateline", "credit-line", "author")
 _STRENGTH = {kind: rank for rank, kind in enumerate(EVIDENCE_KINDS)}
 
 
+def epoch(iso: str | None) -> float | None:
+    """Seconds since the epoch for an ISO date or datetime (a date alone: midnight UTC)."""
+    if not iso:
+        return None
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
 @dataclass(frozen=True, kw_only=True)
 class Relation:
     """How article A relates to article B (``kind`` None: unrelated)."""
@@ -75,7 +92,7 @@ class Relation:
     @property
     def strength(self) -> tuple[int, float]:
         """Sort key: duplicates first, then containment, then by score."""
-        order = {"duplicate": 3, "contained": 2, "contains": 1}.get(self.kind or "", 0)
+        order = {"duplicate": 4, "linked": 3, "contained": 2, "contains": 1}.get(self.kind or "", 0)
         return order, max(self.resemblance, self.a_in_b, self.b_in_a)
 
     def describe(self) -> str:
@@ -124,6 +141,11 @@ class Member:
         """The best known publication time (page metadata, else first fetch), ISO text."""
         return self.published or self.fetched
 
+    @property
+    def sort_time(self) -> float:
+        """``time`` as seconds since the epoch, for ordering (unparsable: last)."""
+        return epoch(self.published) or epoch(self.fetched) or float("inf")
+
 
 @dataclass(frozen=True, kw_only=True)
 class Resolution:
@@ -137,89 +159,124 @@ class Resolution:
     evidence: tuple[Evidence, ...]
 
 
-def _vote(
-    members: Sequence[Member], kinds: tuple[str, ...], key: Callable[[Evidence], str | None]
-) -> tuple[str, Evidence] | None:
-    """The most-voted key among each member's strongest evidence of ``kinds``."""
-    votes: Counter[str] = Counter()
-    best: dict[str, tuple[int, str, Evidence]] = {}
-    for member in members:
-        own = sorted(
-            (e for e in member.evidence if e.kind in kinds and key(e)),
-            key=lambda e: _STRENGTH.get(e.kind, 99),
-        )
-        if not own:
-            continue
-        evidence = own[0]
-        value = key(evidence)
-        assert value is not None
-        votes[value] += 1
-        rank = (_STRENGTH.get(evidence.kind, 99), member.time, evidence)
-        if value not in best or rank[:2] < best[value][:2]:
-            best[value] = rank
-    if not votes:
-        return None
-    winner = min(votes, key=lambda v: (-votes[v], best[v][0], best[v][1], v))
-    return winner, best[winner][2]
+@dataclass(frozen=True, kw_only=True)
+class _Claim:
+    """What one member says about its source: another member, or an unseen outlet/URL."""
+
+    evidence: Evidence
+    member: Member | None = None
+    outlet: str | None = None
+    url: str | None = None
+
+
+def _claim(
+    member: Member,
+    members: Sequence[Member],
+    by_url: dict[str, Member],
+    canonical_name: Callable[[str], str],
+) -> _Claim | None:
+    """The member's strongest usable claim (URL kinds first, then names), or None."""
+    usable = sorted(
+        (e for e in member.evidence if e.kind in _URL_KINDS + _NAME_KINDS),
+        key=lambda e: _STRENGTH.get(e.kind, 99),
+    )
+    own_name = canonical_name(member.outlet).casefold()
+    for evidence in usable:
+        if evidence.kind in _URL_KINDS and evidence.url:
+            target = by_url.get(evidence.url)
+            if target is member:
+                continue
+            if target is not None:
+                return _Claim(evidence=evidence, member=target)
+            host = (urlsplit(evidence.url).hostname or "").removeprefix("www.")
+            outlet = canonical_name(evidence.source) if evidence.source else host
+            return _Claim(evidence=evidence, outlet=outlet, url=evidence.url)
+        if evidence.kind in _NAME_KINDS and evidence.source:
+            name = canonical_name(evidence.source)
+            if name.casefold() == own_name:
+                continue
+            same = [m for m in members if canonical_name(m.outlet).casefold() == name.casefold()]
+            if same:
+                return _Claim(evidence=evidence, member=_earliest(same))
+            return _Claim(evidence=evidence, outlet=name, url=evidence.url)
+    return None
 
 
 def _earliest(members: Sequence[Member]) -> Member:
-    return min(members, key=lambda m: (m.time, m.doc))
+    return min(members, key=lambda m: (m.sort_time, m.doc))
 
 
 def resolve_original(
     members: Sequence[Member], *, canonical_name: Callable[[str], str] = lambda n: n
 ) -> Resolution:
-    """The original of a story with these members (see the module docstring)."""
+    """The original of a story with these members (see the module docstring).
+
+    Claims are followed as chains (a copy of a copy credits the republisher it copied, which
+    credits the wire): each member that claims a source votes for the end of its chain; the
+    most-voted end wins, ties to the stronger evidence, then the earlier member.
+    """
     if not members:
         raise ValueError("a story has at least one member")
     by_url = {m.url: m for m in members}
-    voted_url = _vote(members, _URL_KINDS, lambda e: e.url)
-    if voted_url is not None:
-        url, evidence = voted_url
-        target = by_url.get(url)
-        if target is not None:
+    claims = {m.doc: _claim(m, members, by_url, canonical_name) for m in members}
+    votes: Counter[tuple[str, str]] = Counter()
+    ends: dict[tuple[str, str], tuple[int, float, Member | None, _Claim, tuple[Evidence, ...]]] = {}
+    for member in members:
+        first = claims[member.doc]
+        if first is None:
+            continue
+        chain: list[Evidence] = []
+        claim, seen = first, {member.doc}
+        while True:
+            chain.append(claim.evidence)
+            target = claim.member
+            if target is None or target.doc in seen:
+                break
+            seen.add(target.doc)
+            nxt = claims[target.doc]
+            if nxt is None:
+                break
+            claim = nxt
+        # The chain ends at a member with no claim of its own, at a cycle, or off the archive.
+        end_member = claim.member
+        if end_member is not None and not end_member.wire:
+            # An uncredited republisher copy is no original when a wire ran the story first.
+            earlier = [m for m in members if m.wire and m.sort_time <= end_member.sort_time]
+            if earlier:
+                end_member = _earliest(earlier)
+        if end_member is not None:
+            key = ("doc", str(end_member.doc))
+        else:
+            key = ("unseen", (claim.outlet or "").casefold())
+        votes[key] += 1
+        rank = (_STRENGTH.get(first.evidence.kind, 99), member.sort_time)
+        if key not in ends or rank < ends[key][:2]:
+            ends[key] = (*rank, end_member, claim, tuple(dict.fromkeys(chain)))
+    if votes:
+        key = min(votes, key=lambda k: (-votes[k], ends[k][0], ends[k][1], k))
+        _, _, end_member, claim, path = ends[key]
+        decided_by = path[0].kind
+        if end_member is not None:
             return Resolution(
-                doc=target.doc,
-                url=target.url,
-                outlet=target.outlet,
+                doc=end_member.doc,
+                url=end_member.url,
+                outlet=end_member.outlet,
                 seen=True,
-                decided_by=evidence.kind,
-                evidence=(evidence,),
+                decided_by=decided_by,
+                evidence=path,
             )
-        host = (urlsplit(url).hostname or "").removeprefix("www.")
+        url = claim.url or next(
+            (c.url for c in claims.values() if c and c.url and c.member is None
+             and (c.outlet or "").casefold() == key[1]),
+            None,
+        )  # fmt: skip
         return Resolution(
             doc=None,
             url=url,
-            outlet=canonical_name(evidence.source) if evidence.source else host,
+            outlet=claim.outlet,
             seen=False,
-            decided_by=evidence.kind,
-            evidence=(evidence,),
-        )
-    voted_name = _vote(
-        members, _NAME_KINDS, lambda e: canonical_name(e.source).casefold() if e.source else None
-    )
-    if voted_name is not None:
-        name, evidence = voted_name
-        own = [m for m in members if canonical_name(m.outlet).casefold() == name]
-        if own:
-            target = _earliest(own)
-            return Resolution(
-                doc=target.doc,
-                url=target.url,
-                outlet=target.outlet,
-                seen=True,
-                decided_by=evidence.kind,
-                evidence=(evidence,),
-            )
-        assert evidence.source is not None
-        return Resolution(
-            doc=None,
-            url=evidence.url,
-            outlet=canonical_name(evidence.source),
-            seen=False,
-            decided_by=evidence.kind,
-            evidence=(evidence,),
+            decided_by=decided_by,
+            evidence=path,
         )
     wires = [m for m in members if m.wire]
     target = _earliest(wires or members)

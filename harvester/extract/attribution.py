@@ -90,6 +90,10 @@ _STRONG = re.compile(
     r"zuerst (?:erschienen|veröffentlicht) (?:bei|auf|im|in)"
     r"|(?:(?:este )?artículo )?(?:fue )?publicado originalmente (?:en|por)"
     r"|(?:cet article a été )?publié initialement (?:sur|par|dans)"
+    # an aggregator's excerpt points at the full story: that outlet is the original
+    r"|(?:read|see) the (?:full|complete|whole|rest of the) (?:story|article|report)"
+    r"(?: (?:at|on|from|in))?"
+    r"|continue reading (?:at|on)"
     r")(?: ?:)? (?P<rest>[^\n]{1,200})",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -163,6 +167,11 @@ _NEWSROOM = re.compile(
 # of a page contain none of these words, and Python's re has no fast path for such alternations.
 _STRONG_HINTS = (
     "original",
+    "full ",
+    "complete ",
+    "whole ",
+    "rest of the",
+    "continue reading",
     "first ",
     "republished",
     "первоначально",

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -72,16 +72,29 @@ class PageMeta:
 
 
 def iso_date(value: str | None) -> str | None:
-    """``YYYY-MM-DD`` from an ISO 8601 date or datetime string (other forms: None)."""
+    """An ISO 8601 publication time from a date or datetime string (other forms: None).
+
+    With a time and an offset: UTC, to the second (``2026-03-03T09:30:00+00:00``), because
+    the story stage orders copies by it; otherwise the date alone (``2026-03-03``): a time
+    without an offset cannot be placed on the timeline.
+    """
     if not value:
         return None
-    match = _ISO_DATE.search(value.strip())
+    text = value.strip()
+    match = _ISO_DATE.search(text)
     if not match:
         return None
     try:
-        return datetime(int(match[1]), int(match[2]), int(match[3])).date().isoformat()
+        day = datetime(int(match[1]), int(match[2]), int(match[3])).date().isoformat()
     except ValueError:
         return None
+    try:
+        moment = datetime.fromisoformat(text[match.start() :].replace("Z", "+00:00"))
+    except ValueError:
+        return day
+    if moment.tzinfo is None or len(text[match.start() :]) <= 10:
+        return day
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _attr(node: LexborNode | None, name: str) -> str | None:

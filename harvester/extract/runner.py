@@ -13,8 +13,10 @@ worker that is still starting, and a budget must never hang.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
@@ -33,6 +35,28 @@ class BudgetExceeded(Exception):
 
 class WorkerCrashed(Exception):
     """The worker process died during the call (out of memory, a crash in C code)."""
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Hide the ``__main__`` module's origin while a worker starts.
+
+    multiprocessing re-runs the parent's main script (or module) in the child; the worker needs
+    none of it (it runs harvester functions only), and a user's script without an
+    ``if __name__ == "__main__"`` guard, or code from stdin, would break or re-run there.
+    """
+    main = sys.modules.get("__main__")
+    saved = {name: getattr(main, name) for name in ("__file__", "__spec__") if hasattr(main, name)}
+    for name in saved:
+        if name == "__spec__":
+            main.__spec__ = None  # type: ignore[union-attr]
+        else:
+            delattr(main, name)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(main, name, value)
 
 
 def _serve(conn: Connection) -> None:
@@ -80,7 +104,7 @@ class TimeBudget(Closeable):
             ready = self._conn.poll(self.seconds)
         except (OSError, EOFError) as exc:
             self._stop(kill=True)
-            raise WorkerCrashed(f"extraction worker died ({exc})") from None
+            raise WorkerCrashed(f"worker died ({exc})") from None
         if not ready:
             self._stop(kill=True)
             raise BudgetExceeded(f"exceeded the {self.seconds:g}s time budget")
@@ -88,7 +112,7 @@ class TimeBudget(Closeable):
             ok, value = self._conn.recv()
         except (OSError, EOFError):
             self._stop(kill=True)
-            raise WorkerCrashed("extraction worker died") from None
+            raise WorkerCrashed("worker died") from None
         if not ok:
             raise value
         return value  # type: ignore[no-any-return]
@@ -99,7 +123,8 @@ class TimeBudget(Closeable):
         context.set_forkserver_preload(_PRELOAD)
         parent, child = context.Pipe()
         process = context.Process(target=_serve, args=(child,), daemon=True)
-        process.start()
+        with _main_hidden():
+            process.start()
         child.close()
         self._process, self._conn, self._calls = process, parent, 0
 
