@@ -7,12 +7,12 @@ import json
 from dataclasses import replace
 
 import pytest
-from harvester.dedup.fingerprint import fingerprint
 from mockserver import MockServer
 from pages import article_page, invented_story
 
 from harvester.cli import main
 from harvester.config import Outlet, Settings
+from harvester.dedup.fingerprint import fingerprint
 from harvester.dedup.stories import Member, relate, resolve_original
 from harvester.models import Archived, Evidence, FetchRequest
 from harvester.pipeline import Harvester

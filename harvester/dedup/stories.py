@@ -206,6 +206,32 @@ def _earliest(members: Sequence[Member]) -> Member:
     return min(members, key=lambda m: (m.sort_time, m.doc))
 
 
+def _chain_end(
+    member: Member, first: _Claim, claims: dict[int, _Claim | None], members: Sequence[Member]
+) -> tuple[Member | None, _Claim, list[Evidence]]:
+    """Follow ``member``'s claims to the end: a member with no claim of its own, a cycle, or an
+    unseen outlet (member None). Returns the end, the last claim, and the evidence on the way."""
+    chain: list[Evidence] = []
+    claim, seen = first, {member.doc}
+    while True:
+        chain.append(claim.evidence)
+        target = claim.member
+        if target is None or target.doc in seen:
+            break
+        seen.add(target.doc)
+        nxt = claims[target.doc]
+        if nxt is None:
+            break
+        claim = nxt
+    end = claim.member
+    if end is not None and not end.wire:
+        # An uncredited republisher copy is no original when a wire ran the story first.
+        earlier = [m for m in members if m.wire and m.sort_time <= end.sort_time]
+        if earlier:
+            end = _earliest(earlier)
+    return end, claim, chain
+
+
 def resolve_original(
     members: Sequence[Member], *, canonical_name: Callable[[str], str] = lambda n: n
 ) -> Resolution:
@@ -225,25 +251,7 @@ def resolve_original(
         first = claims[member.doc]
         if first is None:
             continue
-        chain: list[Evidence] = []
-        claim, seen = first, {member.doc}
-        while True:
-            chain.append(claim.evidence)
-            target = claim.member
-            if target is None or target.doc in seen:
-                break
-            seen.add(target.doc)
-            nxt = claims[target.doc]
-            if nxt is None:
-                break
-            claim = nxt
-        # The chain ends at a member with no claim of its own, at a cycle, or off the archive.
-        end_member = claim.member
-        if end_member is not None and not end_member.wire:
-            # An uncredited republisher copy is no original when a wire ran the story first.
-            earlier = [m for m in members if m.wire and m.sort_time <= end_member.sort_time]
-            if earlier:
-                end_member = _earliest(earlier)
+        end_member, claim, chain = _chain_end(member, first, claims, members)
         if end_member is not None:
             key = ("doc", str(end_member.doc))
         else:
