@@ -190,6 +190,48 @@ def _record(
     )
 
 
+def _place_and_record(
+    stories: StoryBook,
+    settings: Settings,
+    *,
+    url: str,
+    final_url: str,
+    fetched: str,
+    published: str | None,
+    extraction: Extraction,
+    blocks: tuple[str, ...],
+    outlet: str,
+    location: WarcLocation,
+) -> tuple[ExportRecord, Resolution]:
+    """Place the cleaned article in a story, resolve the story's original, build its record."""
+    placement = stories.place(
+        url=final_url,
+        outlet=outlet,
+        wire=_is_wire(outlet, settings, stories),
+        published=published,
+        fetched=fetched,
+        evidence=extraction.evidence,
+        fp=fingerprint("\n\n".join(blocks)),
+    )
+    resolution = stories.resolve(placement.story)
+    original, is_original = _original(
+        resolution, placement.doc, extraction.evidence, placement.evidence
+    )
+    record = _record(
+        url=url,
+        final_url=final_url,
+        fetched=fetched,
+        extraction=extraction,
+        blocks=blocks,
+        outlet=outlet,
+        location=location,
+        story=placement.story,
+        original=original,
+        is_original=is_original,
+    )
+    return record, resolution
+
+
 def _capture_context(request: FetchRequest, chain: tuple[Exchange, ...]) -> dict[str, Any]:
     """The metadata fields about how the page was reached (fixed at capture time)."""
     return {
@@ -391,31 +433,17 @@ def harvest_one(
     if isinstance(extraction, Rejected):
         return _reject(store, request, result.chain, capture, extraction.reason)
     learned = templates.observe_and_clean(outlet, final.url, extraction.blocks)
-    fetched = warc_date(final.started)
-    placement = stories.place(
-        url=final.url,
-        outlet=outlet,
-        wire=_is_wire(outlet, settings, stories),
-        published=extraction.published or _feed_date(discovery),
-        fetched=fetched,
-        evidence=extraction.evidence,
-        fp=fingerprint("\n\n".join(learned.kept)),
-    )
-    resolution = stories.resolve(placement.story)
-    original, is_original = _original(
-        resolution, placement.doc, extraction.evidence, placement.evidence
-    )
-    record = _record(
+    record, resolution = _place_and_record(
+        stories,
+        settings,
         url=request.url,
         final_url=final.url,
-        fetched=fetched,
+        fetched=warc_date(final.started),
+        published=extraction.published or _feed_date(discovery),
         extraction=extraction,
         blocks=learned.kept,
         outlet=outlet,
         location=capture.location,
-        story=placement.story,
-        original=original,
-        is_original=is_original,
     )
     payload = {
         **_capture_context(request, result.chain),
@@ -423,7 +451,7 @@ def harvest_one(
         "decided_by": resolution.decided_by,
     }
     _write_article(store, record, payload, extraction.blocks)
-    _re_resolve(store, stories, placement.story, resolution, skip=final.url)
+    _re_resolve(store, stories, record.story, resolution, skip=final.url)
     if learned.newly_learned:
         # Cold start: articles archived before these blocks were learned still show them.
         report = reclean_with_templates(store, templates, outlet, skip=final.url)
@@ -529,30 +557,17 @@ class Harvester(Closeable):
                 log.warning("reclean: %s: %s", record.final_url, extraction.reason)
                 continue
             cleaned = self.templates.clean(own, extraction.blocks)
-            placement = self.stories.place(
-                url=record.final_url,
-                outlet=own,
-                wire=_is_wire(own, self.settings, self.stories),
-                published=extraction.published or record.published,
-                fetched=record.fetched,
-                evidence=extraction.evidence,
-                fp=fingerprint("\n\n".join(cleaned.kept)),
-            )
-            resolution = self.stories.resolve(placement.story)
-            original, is_original = _original(
-                resolution, placement.doc, extraction.evidence, placement.evidence
-            )
-            new = _record(
+            new, resolution = _place_and_record(
+                self.stories,
+                self.settings,
                 url=record.url,
                 final_url=record.final_url,
                 fetched=record.fetched,
+                published=extraction.published or record.published,
                 extraction=extraction,
                 blocks=cleaned.kept,
                 outlet=own,
                 location=record.warc,
-                story=placement.story,
-                original=original,
-                is_original=is_original,
             )
             if new == record:
                 continue
@@ -563,7 +578,7 @@ class Harvester(Closeable):
                 "recleaned": warc_date(self.clock.now()),
             }
             _write_article(self.store, new, payload, extraction.blocks)
-            _re_resolve(self.store, self.stories, placement.story, resolution, skip=new.final_url)
+            _re_resolve(self.store, self.stories, new.story, resolution, skip=new.final_url)
             report.changed += 1
         return report
 

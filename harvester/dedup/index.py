@@ -131,12 +131,13 @@ class _Segment:
             + extra
         )
 
-    def lookup(self, q: _U64, q_next: _U64, cap: int, out: list[_U32]) -> None:
-        """Append the slots holding each hash of ``q`` (the newest ``cap`` per hash)."""
+    def lookup(self, q: _U64, bounds: _U64, cap: int, out: list[_U32]) -> None:
+        """Append the slots holding each hash of ``q`` (the newest ``cap`` per hash);
+        ``bounds`` is ``q`` followed by ``q + 1`` (one ``searchsorted`` finds both ends)."""
         if self.n == 0:
             return
         if self.dir is None:
-            self._search(q, q_next, 0, self.n, cap=cap, out=out)
+            self._search(bounds, 0, self.n, cap=cap, out=out)
             return
         bucket = (q >> self.shift).astype(np.intp)
         lo = self.dir.take(bucket).astype(np.intp)
@@ -148,17 +149,19 @@ class _Segment:
         if widths.max() > crowded:  # a hash many docs share: search its whole bucket
             wide = np.flatnonzero(widths > crowded)
             hit[wide] = False
+            k = len(q)
             for i in wide.tolist():
                 a, b = int(lo[i]), int(hi[i])
-                self._search(q[i : i + 1], q_next[i : i + 1], a, b, cap=cap, out=out)
+                self._search(bounds[[i, k + i]], a, b, cap=cap, out=out)
         positions = window[hit]
         if positions.size:
             out.append(self.slots.take(positions))
 
-    def _search(self, q: _U64, q_next: _U64, a: int, b: int, *, cap: int, out: list[_U32]) -> None:
-        view = self.hashes[a:b]
-        first = view.searchsorted(q)
-        last = view.searchsorted(q_next)
+    def _search(self, bounds: _U64, a: int, b: int, *, cap: int, out: list[_U32]) -> None:
+        """``lookup`` by binary search within postings ``[a, b)``."""
+        k = len(bounds) // 2
+        found = self.hashes[a:b].searchsorted(bounds)
+        first, last = found[:k], found[k:]
         for i in np.flatnonzero(last > first).tolist():
             end = a + int(last[i])
             out.append(self.slots[max(a + int(first[i]), end - cap) : end])
@@ -182,9 +185,10 @@ class CandidateIndex:
     # Why 8M postings (~100 MB): merges stop there, so a merge never borrows more than ~200 MB;
     # 1M docs x 40 samples then make about five capped segments plus a few smaller ones.
     MAX_SEGMENT_POSTINGS: ClassVar[int] = 1 << 23
-    # Why 2M (measured): below it a binary search costs less than the directory's extra numpy
-    # calls (~13 µs for 40 hashes either way at 1M); at 8M it is ~49 µs against ~20 µs.
-    DIRECTORY_MIN_POSTINGS: ClassVar[int] = 1 << 21
+    # Why 1.5M (measured, 40 hashes): a binary search costs ~13 µs at 1M postings against the
+    # directory's ~18 µs of numpy calls, ~35 µs against ~20 µs at 4M, ~49 against ~20 at 8M;
+    # merged segments sit just below powers of two, so the 2M tier and above get directories.
+    DIRECTORY_MIN_POSTINGS: ClassVar[int] = 1_500_000
     # Why 512: a sample held by more docs than this in one segment is boilerplate or a
     # mass-syndicated story; its newest 512 holders are enough to reach the story, and the cap
     # bounds one query's work at Q x segments x 512 slots.
@@ -259,10 +263,10 @@ class CandidateIndex:
         if not q.size or limit <= 0:
             return []
         cap = self.MAX_POSTINGS_PER_SAMPLE
-        q_next = q + np.uint64(1)
+        bounds = np.concatenate((q, q + np.uint64(1)))  # q < 2**63: no wrap
         found: list[_U32] = []
         for segment in self._segments:
-            segment.lookup(q, q_next, cap, found)
+            segment.lookup(q, bounds, cap, found)
         if self._buffer:
             held: list[int] = []
             for h in q.tolist():
