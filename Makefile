@@ -44,6 +44,8 @@ bench: venv
 	$(BIN)/python bench/extract_quality.py
 	$(BIN)/python bench/metadata_quality.py
 	$(BIN)/python bench/seed_report.py
+	$(BIN)/python bench/syndication_quality.py
+	$(BIN)/python bench/dedup_index.py --n 100000
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
