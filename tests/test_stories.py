@@ -239,3 +239,35 @@ def test_claims_are_followed_along_a_chain_of_copies() -> None:
     a = member(4, "A", "2026-03-03T07:00", Evidence(kind="credit-line", text="B", source="B"))
     b = member(5, "B", "2026-03-03T08:00", Evidence(kind="credit-line", text="A", source="A"))
     assert resolve_original([a, b]).doc in (4, 5)
+
+
+def test_follow_attribution_fetches_the_unseen_original(
+    server: MockServer, settings: Settings
+) -> None:
+    title, paragraphs = invented_story(51)
+    with MockServer("127.0.0.3") as wire:
+        wire.route("/wire/51", article_page(title=title, paragraphs=paragraphs))
+        credit = f"This article was originally published at {wire.url('/wire/51')}"
+        server.route("/copy/51", article_page(title=title, paragraphs=(*paragraphs, credit)))
+        following = replace(settings, dedup=replace(settings.dedup, follow_attribution=True))
+        (outcome,) = harvest(following, [(server.url("/copy/51"), "Courier")])
+        assert len(wire.requests_for("/wire/51")) == 1
+        assert isinstance(outcome, Archived)
+        assert outcome.record.original.url == wire.url("/wire/51")
+        assert outcome.record.original.seen is True
+        assert outcome.record.is_original is False
+
+
+def test_without_follow_attribution_the_original_stays_unseen(
+    server: MockServer, settings: Settings
+) -> None:
+    title, paragraphs = invented_story(52)
+    with MockServer("127.0.0.3") as wire:
+        credit = f"This article was originally published at {wire.url('/wire/52')}"
+        server.route("/copy/52", article_page(title=title, paragraphs=(*paragraphs, credit)))
+        (outcome,) = harvest(settings, [(server.url("/copy/52"), "Courier")])
+        assert wire.requests_for("/wire/52") == []
+        assert isinstance(outcome, Archived)
+        assert outcome.record.original.url == wire.url("/wire/52")
+        assert outcome.record.original.seen is False
+        assert outcome.record.is_original is False

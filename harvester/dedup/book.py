@@ -97,7 +97,11 @@ class StoryBook:
         # Explicit URLs tie articles into one story whatever their texts share (an excerpt
         # that links "read the full story" to its original): both directions, since either
         # side may arrive first.
-        named = [e.url for e in evidence if e.kind in ("link", "canonical", "meta") and e.url]
+        named = [
+            e.url
+            for e in evidence
+            if e.kind in ("link", "canonical", "meta", "credit-line") and e.url
+        ]
         self._catalog.set_doc_links(doc, named)
         linked = {d for d in self._catalog.docs_linking_to(url) if d != doc}
         for target in named:

@@ -182,7 +182,8 @@ def _claim(
     )
     own_name = canonical_name(member.outlet).casefold()
     for evidence in usable:
-        if evidence.kind in _URL_KINDS and evidence.url:
+        # A credit line that spells out the original's address is as explicit as a link.
+        if evidence.url and (evidence.kind in _URL_KINDS or evidence.kind == "credit-line"):
             target = by_url.get(evidence.url)
             if target is member:
                 continue
