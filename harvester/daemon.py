@@ -1,12 +1,13 @@
-"""``harvester run``: poll every configured outlet's feeds and harvest new articles.
+"""``harvester run``: poll every configured outlet's feeds, sitemaps (sitemap indexes, Google News
+sitemaps, .xml.gz) and section pages, and harvest the new articles.
 
 APScheduler 3.x only ticks: every poll schedules the outlet's next poll itself (a one-shot job),
 ``poll_every`` with a little jitter after a success, exponential backoff after a failure. Jobs run
 one at a time on one worker thread, so the archive store needs no locking of its own.
 
-What this first daemon does not do yet (issue 5): sitemaps and section pages (logged once at
-start), a persisted frontier and poll state (a restart polls every outlet at once and skips URLs
-the catalog already holds), a worker pool, and adaptive intervals.
+What this daemon does not do yet (issue 5): a persisted frontier and poll state (a restart polls
+every outlet at once and skips URLs the catalog already holds), a worker pool, adaptive
+intervals, per-outlet section URL patterns, conditional requests (ETag / Last-Modified).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import random
 import signal
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -24,11 +25,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from harvester.clock import Clock, SystemClock
 from harvester.config import Outlet, Settings
-from harvester.discover.feeds import FeedItem, parse_feed
+from harvester.discover.feeds import parse_feed
+from harvester.discover.sections import article_links
+from harvester.discover.sitemaps import parse_sitemap
 from harvester.errors import ArchiveError, DiscoveryError
+from harvester.extract.content import decode_html
 from harvester.models import (
     Archived,
     DiscoveryContext,
+    Exchange,
     Fetched,
     FetchFailed,
     FetchRequest,
@@ -48,6 +53,8 @@ MIN_BACKOFF = 60.0
 MAX_BACKOFF = 6 * 3600.0
 # Bounded work per poll: a feed that suddenly lists thousands of new URLs is drained over polls.
 MAX_NEW_PER_POLL = 200
+# A sitemap index can list thousands of sitemaps; news lives in the most recently changed few.
+MAX_CHILD_SITEMAPS = 3
 
 
 @dataclass(kw_only=True)
@@ -77,46 +84,95 @@ class OutletPoller:
         self.failures: dict[str, int] = {}
 
     def poll(self, outlet: Outlet) -> PollReport:
-        """Fetch every feed of ``outlet`` once and harvest new items. Raises ArchiveError only."""
+        """Fetch the outlet's feeds, sitemaps and section pages once and harvest new items.
+
+        Raises ArchiveError only; every discovery failure is a line in the report.
+        """
         report = PollReport(outlet=outlet.name)
-        items: dict[str, FeedItem] = {}
-        for feed_url in outlet.feeds:
+        items: dict[str, DiscoveryContext] = {}
+        sources = (
+            *(("feed", u, self._feed_items) for u in outlet.feeds),
+            *(("sitemap", u, self._sitemap_items) for u in outlet.sitemaps),
+            *(("section", u, self._section_items) for u in outlet.sections),
+        )
+        for kind, source_url, discover in sources:
             try:
-                for item in self._feed_items(feed_url):
-                    items.setdefault(item.url, item)
+                for url, context in discover(source_url):
+                    items.setdefault(url, context)
             except DiscoveryError as exc:
-                report.errors.append(f"feed {feed_url}: {exc}")
+                report.errors.append(f"{kind} {source_url}: {exc}")
         report.found = len(items)
-        new = [item for item in items.values() if self._catalog.latest_capture(item.url) is None]
+        new = [u for u in items if self._catalog.latest_capture(u) is None]
         report.skipped = len(items) - len(new)
-        for item in new[:MAX_NEW_PER_POLL]:
-            self._harvest(outlet, item, report)
+        for url in new[:MAX_NEW_PER_POLL]:
+            self._harvest(outlet, url, items[url], report)
         failed = bool(report.errors) and report.archived == 0 and not new
         self.failures[outlet.name] = self.failures.get(outlet.name, 0) + 1 if failed else 0
         return report
 
-    def _feed_items(self, feed_url: str) -> tuple[FeedItem, ...]:
-        result = self._fetcher.fetch(feed_url)
+    def _get(self, url: str) -> Exchange:
+        """The final response for a discovery URL (feed, sitemap, section); DiscoveryError."""
+        result = self._fetcher.fetch(url)
         if isinstance(result, Refused | FetchFailed):
             raise DiscoveryError(result.reason)
         assert isinstance(result, Fetched)
         final = result.final
         if final.status != 200:
             raise DiscoveryError(f"HTTP {final.status} {final.reason}".strip())
-        return parse_feed(final.content, feed_url=final.url)
+        return final
 
-    def _harvest(self, outlet: Outlet, item: FeedItem, report: PollReport) -> None:
-        request = FetchRequest(
-            url=item.url,
-            outlet=outlet.name,
-            discovery=DiscoveryContext(
-                via=outlet.name,
-                title=item.title,
-                published=item.published,
-                source_name=item.source_name,
-                source_url=item.source_url,
-            ),
-        )
+    def _feed_items(self, feed_url: str) -> list[tuple[str, DiscoveryContext]]:
+        final = self._get(feed_url)
+        return [
+            (
+                item.url,
+                DiscoveryContext(
+                    via=feed_url,
+                    title=item.title,
+                    published=item.published,
+                    source_name=item.source_name,
+                    source_url=item.source_url,
+                ),
+            )
+            for item in parse_feed(final.content, feed_url=final.url)
+        ]
+
+    def _sitemap_items(self, sitemap_url: str) -> list[tuple[str, DiscoveryContext]]:
+        final = self._get(sitemap_url)
+        sitemap = parse_sitemap(final.content, sitemap_url=final.url)
+        entries = list(sitemap.entries)
+        # An index lists child sitemaps; the newest few hold the news (bounded work per poll).
+        children = sorted(
+            sitemap.sitemaps, key=lambda s: s.lastmod or datetime.min.replace(tzinfo=UTC)
+        )[-MAX_CHILD_SITEMAPS:]
+        for child in reversed(children):
+            child_final = self._get(child.url)
+            entries.extend(parse_sitemap(child_final.content, sitemap_url=child_final.url).entries)
+        return [
+            (
+                entry.url,
+                DiscoveryContext(
+                    via=sitemap_url,
+                    title=entry.news_title,
+                    published=entry.news_published or entry.lastmod,
+                    source_name=entry.publication_name,
+                ),
+            )
+            for entry in entries
+        ]
+
+    def _section_items(self, section_url: str) -> list[tuple[str, DiscoveryContext]]:
+        final = self._get(section_url)
+        html = decode_html(final.content, final.header("content-type"))
+        return [
+            (link.url, DiscoveryContext(via=section_url, title=link.text))
+            for link in article_links(html, page_url=final.url)
+        ]
+
+    def _harvest(
+        self, outlet: Outlet, url: str, context: DiscoveryContext, report: PollReport
+    ) -> None:
+        request = FetchRequest(url=url, outlet=outlet.name, discovery=context)
         outcome = self._harvester.harvest(request)
         if isinstance(outcome, Archived):
             report.archived += 1
@@ -131,14 +187,10 @@ class OutletPoller:
 
 def _log_unsupported(settings: Settings) -> None:
     for outlet in settings.outlets:
-        if outlet.sitemaps or outlet.sections:
+        if not (outlet.feeds or outlet.sitemaps or outlet.sections):
             log.warning(
-                "%s: sitemaps and section pages are not polled yet; only its %d feed(s) are",
-                outlet.name,
-                len(outlet.feeds),
+                "%s: no feeds, sitemaps or sections configured: nothing to poll", outlet.name
             )
-        if not outlet.feeds:
-            log.warning("%s: no feeds configured: nothing to poll", outlet.name)
 
 
 def _log_report(report: PollReport, next_in: float | None = None) -> None:

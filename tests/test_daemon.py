@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import outlet_config
 from mockserver import MockServer, free_loopback_host
-from pages import WIRE_PARAGRAPHS, article_page, rss_feed
+from pages import WIRE_PARAGRAPHS, article_page, invented_story, rss_feed
 
 from harvester.cli import main
 from harvester.config import Outlet, Settings
@@ -147,3 +147,60 @@ def test_daemon_stops_cleanly_on_sigterm(server: MockServer, tmp_path: Path) -> 
     arch = tmp_path / "arch"
     assert len(list(arch.rglob("*.warc.gz"))) == 1
     assert not list(arch.rglob("*.open"))
+
+
+def test_sitemaps_and_section_pages_are_polled(server: MockServer, settings: Settings) -> None:
+    import gzip
+
+    for n in (1, 2, 3):
+        title, paragraphs = invented_story(60 + n)
+        server.route(
+            f"/2026/03/0{n}/story-about-the-harbour-{n}",
+            article_page(title=title, paragraphs=paragraphs),
+        )
+    news = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+        ' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        f"<url><loc>{server.url('/2026/03/01/story-about-the-harbour-1')}</loc><news:news>"
+        "<news:publication><news:name>Courier</news:name><news:language>en</news:language>"
+        "</news:publication><news:publication_date>2026-03-01T08:00:00Z</news:publication_date>"
+        "<news:title>Harbour story one</news:title></news:news></url></urlset>"
+    )
+    server.route(
+        "/news-sitemap.xml.gz", gzip.compress(news.encode()), content_type="application/gzip"
+    )
+    index = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{server.url('/news-sitemap.xml.gz')}</loc>"
+        "<lastmod>2026-03-01</lastmod></sitemap></sitemapindex>"
+    )
+    server.route("/sitemap.xml", index, content_type="application/xml")
+    section = (
+        "<!DOCTYPE html><html><body><nav><a href='/about-us-and-our-newsroom-team'>About</a></nav>"
+        f"<main><a href='{server.url('/2026/03/02/story-about-the-harbour-2')}'>Two</a>"
+        "<a href='/2026/03/03/story-about-the-harbour-3?utm_source=home'>Three</a>"
+        "</main></body></html>"
+    )
+    server.route("/world/", section)
+    outlet = Outlet(
+        name="Courier",
+        home=server.url("/"),
+        sitemaps=(server.url("/sitemap.xml"),),
+        sections=(server.url("/world/"),),
+    )
+    assert run_daemon(with_outlets(settings, outlet), once=True) == 0
+    for n in (1, 2, 3):
+        assert len(server.requests_for(f"/2026/03/0{n}/story-about-the-harbour-{n}")) == 1
+    assert server.requests_for("/about-us-and-our-newsroom-team") == []
+    from harvester.warc.reader import iter_records
+
+    metas = [
+        json.loads(r.content)
+        for p in sorted(settings.archive.dir.rglob("*.warc.gz"))
+        for r in iter_records(p)
+        if r.type == "metadata"
+    ]
+    via_sitemap = [m for m in metas if m["discovery"]["title"] == "Harbour story one"]
+    assert via_sitemap and via_sitemap[0]["discovery"]["source_name"] == "Courier"
