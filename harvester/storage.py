@@ -25,6 +25,7 @@ from harvester.config import ArchiveSettings, FetchSettings
 from harvester.errors import ArchiveError, ArchiveLockedError
 from harvester.lifetime import Closeable
 from harvester.version import __version__
+from harvester.warc.repair import repair_open_files
 from harvester.warc.writer import WarcFileWriter
 
 __all__ = ["ArchiveStore", "new_record_id"]
@@ -92,6 +93,8 @@ class ArchiveStore(Closeable):
         self._lock.truncate()
         self._lock.write(str(os.getpid()))
         self._lock.flush()
+        # We hold the lock, so any .open file is a dead writer's: cut it back and close it.
+        self.repairs = repair_open_files(self.root)
         self.catalog = SqliteCatalog(self.root / CATALOG_NAME)
         self.writer = WarcFileWriter(
             self.root,
