@@ -284,3 +284,67 @@ def test_mock_transport_seam() -> None:
         result = fetcher.fetch("https://news.example/story")
     assert isinstance(result, Fetched)
     assert result.final.content == b"<html><body>ok</body></html>"
+
+
+def test_503_then_200_is_retried_after_the_servers_wait(
+    server: MockServer, settings: Settings
+) -> None:
+    from mockserver import FAIL_THEN_OK
+
+    server.route("/busy", article_page(), behaviour=FAIL_THEN_OK, fail_times=1, retry_after="2")
+    slept: list[float] = []
+    with HttpFetcher(settings.fetch, sleep=slept.append) as fetcher:
+        result = fetcher.fetch(server.url("/busy"))
+    assert isinstance(result, Fetched)
+    assert result.final.status == 200
+    assert len(server.requests_for("/busy")) == 2
+    assert 2.0 in slept
+
+
+def test_long_retry_after_pauses_that_host_only(server: MockServer, settings: Settings) -> None:
+    from mockserver import FAIL_THEN_OK
+
+    server.route(
+        "/later", article_page(), behaviour=FAIL_THEN_OK, fail_times=5, fail_status=429,
+        retry_after="600",
+    )  # fmt: skip
+    with MockServer(free_loopback_host(3)) as other:
+        other.route("/fine", article_page())
+        with HttpFetcher(settings.fetch, sleep=lambda s: None) as fetcher:
+            first = fetcher.fetch(server.url("/later"))
+            assert isinstance(first, Fetched) and first.final.status == 429
+            second = fetcher.fetch(server.url("/later"))
+            assert isinstance(second, FetchFailed) and "Retry-After" in second.reason
+            assert isinstance(fetcher.fetch(other.url("/fine")), Fetched)
+    assert len(server.requests_for("/later")) == 1
+
+
+def test_retry_after_http_date() -> None:
+    from datetime import UTC, datetime
+
+    from harvester.net.fetch import _retry_after
+
+    now = datetime(2026, 3, 3, 9, 0, 0, tzinfo=UTC)
+    assert _retry_after("Tue, 03 Mar 2026 09:00:30 GMT", now) == 30.0
+    assert _retry_after("120", now) == 120.0
+    assert _retry_after("soon", now) is None
+    assert _retry_after("Tue, 03 Mar 2026 08:00:00 GMT", now) == 0.0
+
+
+def test_crawl_delay_is_honoured_up_to_a_cap(settings: Settings) -> None:
+    with MockServer(free_loopback_host(6)) as srv:
+        srv.robots("User-agent: *\nCrawl-delay: 4\n")
+        srv.route("/a", article_page())
+        slept: list[float] = []
+        with HttpFetcher(settings.fetch, sleep=slept.append) as fetcher:
+            fetcher.fetch(srv.url("/a"))
+            fetcher.fetch(srv.url("/a"))
+        assert slept and 3.0 < max(slept) <= 4.0
+    with MockServer(free_loopback_host(7)) as srv:
+        srv.robots("User-agent: *\nCrawl-delay: 3600\n")
+        srv.route("/a", article_page())
+        slept = []
+        with HttpFetcher(settings.fetch, sleep=slept.append) as fetcher:
+            fetcher.fetch(srv.url("/a"))
+            fetcher.fetch(srv.url("/a"))
+        assert slept and max(slept) <= 30.0

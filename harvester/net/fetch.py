@@ -17,10 +17,12 @@ cap ourselves.
 
 from __future__ import annotations
 
+import email.utils
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -40,6 +42,14 @@ __all__ = ["Fetcher", "HttpFetcher"]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # RFC 9309 2.3.1.2: follow at least five redirects for robots.txt.
 _ROBOTS_REDIRECTS = 5
+# Why 30 s: honour a polite Crawl-delay, but a robots.txt asking for minutes per page would
+# stall an outlet's whole poll; past the cap the host is simply crawled slowly.
+CRAWL_DELAY_CAP = 30.0
+# Short server-requested waits (a busy 503, a 429 burst) are waited out inline; longer ones
+# pause the host and the URL is tried again on a later poll.
+RETRY_WAIT_CAP = 10.0
+RETRY_AFTER_CAP = 3600.0
+MAX_RETRIES = 2
 _ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
@@ -85,6 +95,8 @@ class HttpFetcher(Closeable):
         self._sleep = sleep
         # monotonic time of the last request per host:port, for per_host_delay
         self._last_request: dict[str, float] = {}
+        # monotonic time until which a host asked us (Retry-After) to stay away
+        self._paused_until: dict[str, float] = {}
         self._policy = AddressPolicy(
             allow_private_networks=settings.allow_private_networks,
             allow_hosts=settings.allow_hosts,
@@ -132,7 +144,7 @@ class HttpFetcher(Closeable):
                 stop = self._robots_refusal(current, deadline)
                 if stop is not None:
                     return _with_chain(stop, chain)
-            result = self._exchange(current, deadline, self._settings.max_page_bytes)
+            result = self._exchange_with_retries(current, deadline)
             if not isinstance(result, Exchange):
                 return _with_chain(result, chain)
             chain.append(result)
@@ -145,6 +157,36 @@ class HttpFetcher(Closeable):
             reason=f"more than {self._settings.max_redirects} redirects",
             chain=tuple(chain),
         )
+
+    def _exchange_with_retries(self, url: str, deadline: float) -> Exchange | Refused | FetchFailed:
+        """One exchange, retried on 429/503 when the server asks for a short wait.
+
+        A Retry-After (seconds or an HTTP date) up to RETRY_WAIT_CAP is waited out, at most
+        MAX_RETRIES times and never past the deadline; a longer one pauses this host only (up to
+        RETRY_AFTER_CAP) and the 429/503 response is returned.
+        """
+        netloc = urlsplit(url).netloc.lower()
+        paused = self._paused_until.get(netloc, 0.0) - self._clock.monotonic()
+        if paused > 0:
+            return FetchFailed(
+                url=url, reason=f"host {netloc} asked us to wait {paused:.0f}s more (Retry-After)"
+            )
+        for attempt in range(MAX_RETRIES + 1):
+            result = self._exchange(url, deadline, self._settings.max_page_bytes)
+            if not isinstance(result, Exchange) or result.status not in (429, 503):
+                return result
+            wait = _retry_after(result.header("retry-after"), self._clock.now())
+            if wait is None:
+                wait = float(2**attempt)  # no Retry-After: a short exponential backoff
+            fits = self._clock.monotonic() + wait < deadline
+            if wait > RETRY_WAIT_CAP or not fits or attempt == MAX_RETRIES:
+                if wait > RETRY_WAIT_CAP:
+                    self._paused_until[netloc] = self._clock.monotonic() + min(
+                        wait, RETRY_AFTER_CAP
+                    )
+                return result
+            self._sleep(wait)
+        return result
 
     def _robots_refusal(self, url: str, deadline: float) -> Refused | FetchFailed | None:
         """Why robots.txt stops ``url`` (a refusal, or a failure to fetch robots.txt), or None."""
@@ -187,7 +229,7 @@ class HttpFetcher(Closeable):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return Refused(url=url, reason=f"refused: not an http(s) URL: {url}")
-        self._wait_for_host(parts.netloc.lower())
+        self._wait_for_host(parts.netloc.lower(), f"{parts.scheme}://{parts.netloc}")
         started = self._clock.now()
         try:
             request = self._client.build_request("GET", url)
@@ -229,9 +271,13 @@ class HttpFetcher(Closeable):
             peer_ip=_peer_ip(response),
         )
 
-    def _wait_for_host(self, netloc: str) -> None:
-        """Sleep until ``per_host_delay`` has passed since the last request to this host."""
+    def _wait_for_host(self, netloc: str, origin: str) -> None:
+        """Sleep until ``per_host_delay`` (or the host's robots.txt Crawl-delay, capped at
+        CRAWL_DELAY_CAP) has passed since the last request to this host."""
         delay = self._settings.per_host_delay
+        rules = self._robots.rules.get(origin)
+        if rules is not None and rules.crawl_delay:
+            delay = max(delay, min(rules.crawl_delay, CRAWL_DELAY_CAP))
         last = self._last_request.get(netloc)
         if delay > 0 and last is not None:
             remaining = last + delay - self._clock.monotonic()
@@ -264,6 +310,22 @@ class HttpFetcher(Closeable):
             if self._clock.monotonic() > deadline:
                 raise _Deadline
         return b"".join(chunks), False
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 def _with_chain(result: Refused | FetchFailed, chain: list[Exchange]) -> Refused | FetchFailed:
