@@ -19,7 +19,15 @@ from harvester.errors import ArchiveError
 from harvester.lifetime import Closeable
 from harvester.models import Evidence, ExportRecord
 
-__all__ = ["CATALOG_NAME", "ArticleRow", "CaptureRow", "Catalog", "SqliteCatalog"]
+__all__ = [
+    "CATALOG_NAME",
+    "ArticleRow",
+    "CaptureRow",
+    "Catalog",
+    "DocRow",
+    "OutletState",
+    "SqliteCatalog",
+]
 
 CATALOG_NAME = "index.sqlite"
 SCHEMA_VERSION = 1
@@ -76,6 +84,15 @@ CREATE TABLE IF NOT EXISTS doc_links (
     doc INTEGER NOT NULL,
     PRIMARY KEY (url, doc)
 );
+CREATE TABLE IF NOT EXISTS outlet_state (
+    outlet TEXT PRIMARY KEY,
+    last_poll TEXT NOT NULL,
+    next_poll REAL NOT NULL,
+    failures INTEGER NOT NULL,
+    last_error TEXT,
+    found INTEGER NOT NULL,
+    archived INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS templates (
     outlet TEXT PRIMARY KEY,
     model TEXT NOT NULL
@@ -97,6 +114,19 @@ class CaptureRow:
     length: int
     record_id: str
     refers_to: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutletState:
+    """The daemon's memory of one outlet: when it was polled, when it is due, how it went."""
+
+    outlet: str
+    last_poll: str
+    next_poll: float
+    failures: int = 0
+    last_error: str | None = None
+    found: int = 0
+    archived: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +241,18 @@ class Catalog(Protocol):
 
     def latest_article_row(self, final_url: str) -> ArticleRow | None:
         """The newest article row for a final URL."""
+        ...
+
+    def save_outlet_state(self, state: OutletState) -> None:
+        """Store (replace) one outlet's poll state."""
+        ...
+
+    def outlet_states(self) -> dict[str, OutletState]:
+        """Every stored outlet poll state, by outlet name."""
+        ...
+
+    def article_counts(self) -> dict[str, int]:
+        """Archived articles (distinct final URLs) per outlet."""
         ...
 
 
@@ -491,6 +533,46 @@ class SqliteCatalog(Closeable):
             (final_url,),
         )
         return self._article_row(rows[0]) if rows else None
+
+    def save_outlet_state(self, state: OutletState) -> None:
+        """Store (replace) one outlet's poll state."""
+        self._write(
+            "INSERT OR REPLACE INTO outlet_state (outlet, last_poll, next_poll, failures,"
+            " last_error, found, archived) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                state.outlet,
+                state.last_poll,
+                state.next_poll,
+                state.failures,
+                state.last_error,
+                state.found,
+                state.archived,
+            ),
+        )
+
+    def outlet_states(self) -> dict[str, OutletState]:
+        """Every stored outlet poll state, by outlet name."""
+        rows = self._rows(
+            "SELECT outlet, last_poll, next_poll, failures, last_error, found, archived"
+            " FROM outlet_state"
+        )
+        return {
+            str(o): OutletState(
+                outlet=str(o),
+                last_poll=str(last),
+                next_poll=float(str(nxt)),
+                failures=int(str(fails)),
+                last_error=str(err) if err is not None else None,
+                found=int(str(found)),
+                archived=int(str(archived)),
+            )
+            for o, last, nxt, fails, err, found, archived in rows
+        }
+
+    def article_counts(self) -> dict[str, int]:
+        """Archived articles (distinct final URLs) per outlet."""
+        rows = self._rows("SELECT outlet, COUNT(DISTINCT final_url) FROM articles GROUP BY outlet")
+        return {str(o): int(str(n)) for o, n in rows}
 
     def counts(self) -> dict[str, int]:
         """Row counts: ``captures`` and ``articles``."""

@@ -20,6 +20,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -123,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("story", help="print a story: its original and every copy")
     p.add_argument("story", metavar="URL|ID", help="an archived article's URL, or a story id")
+    _add_config(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = sub.add_parser("status", help="per outlet: articles, last and next poll, errors")
     _add_config(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
 
@@ -261,6 +266,47 @@ def cmd_story(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """``harvester status``: what the daemon knows about every configured (or polled) outlet."""
+    settings = _settings(args)
+    with _read_catalog(settings) as catalog:
+        states = catalog.outlet_states()
+        counts = catalog.article_counts()
+        totals = catalog.counts()
+    names = list(dict.fromkeys([*(o.name for o in settings.outlets), *states]))
+    rows = []
+    for name in names:
+        state = states.get(name)
+        rows.append(
+            {
+                "outlet": name,
+                "articles": counts.get(name, 0),
+                "last_poll": state.last_poll if state else None,
+                "next_poll": datetime.fromtimestamp(state.next_poll, UTC).isoformat(
+                    timespec="seconds"
+                )
+                if state
+                else None,
+                "failures": state.failures if state else 0,
+                "last_error": state.last_error if state else None,
+            }
+        )
+    if args.format == "json":
+        print(json.dumps({"outlets": rows, "totals": totals}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"archive {settings.archive.dir}: {totals['articles']} article records, "
+          f"{totals['captures']} captures")  # fmt: skip
+    for row in rows:
+        polled = row["last_poll"] or "never polled"
+        print(
+            f"{row['outlet']}: {row['articles']} articles; last poll {polled}; "
+            f"next {row['next_poll'] or '-'}; failures {row['failures']}"
+        )
+        if row["last_error"]:
+            print(f"    last error: {row['last_error']}")
+    return EXIT_OK
+
+
 def cmd_templates(args: argparse.Namespace) -> int:
     """``harvester templates OUTLET``: the learned blocks, most widespread first."""
     settings = _settings(args)
@@ -319,6 +365,7 @@ _COMMANDS = {
     "export": cmd_export,
     "check-config": cmd_check_config,
     "templates": cmd_templates,
+    "status": cmd_status,
     "story": cmd_story,
     "reclean": cmd_reclean,
     "run": cmd_run,

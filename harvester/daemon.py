@@ -23,6 +23,7 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from harvester.catalog import OutletState
 from harvester.clock import Clock, SystemClock
 from harvester.config import Outlet, Settings
 from harvester.discover.feeds import parse_feed
@@ -109,6 +110,26 @@ class OutletPoller:
         failed = bool(report.errors) and report.archived == 0 and not new
         self.failures[outlet.name] = self.failures.get(outlet.name, 0) + 1 if failed else 0
         return report
+
+    def remember(self, report: PollReport, clock: Clock, next_in: float) -> None:
+        """Store the poll's outcome and when the outlet is next due (``harvester status``,
+        and the schedule a restarted daemon resumes)."""
+        now = clock.now()
+        self._catalog.save_outlet_state(
+            OutletState(
+                outlet=report.outlet,
+                last_poll=now.isoformat(timespec="seconds"),
+                next_poll=now.timestamp() + next_in,
+                failures=self.failures.get(report.outlet, 0),
+                last_error=report.errors[0] if report.errors else None,
+                found=report.found,
+                archived=report.archived,
+            )
+        )
+
+    def states(self) -> dict[str, OutletState]:
+        """The stored poll state of every outlet."""
+        return self._catalog.outlet_states()
 
     def _get(self, url: str) -> Exchange:
         """The final response for a discovery URL (feed, sitemap, section); DiscoveryError."""
@@ -222,6 +243,7 @@ def run_daemon(settings: Settings, *, once: bool, clock: Clock | None = None) ->
                 log.info("[%d/%d] polling %s", index, len(settings.outlets), outlet.name)
                 reports.append(poller.poll(outlet))
                 _log_report(reports[-1])
+                poller.remember(reports[-1], clock, outlet.poll_every)
             all_failed = all(r.errors and not r.archived and not r.found for r in reports)
             return 4 if reports and all_failed else 0
         return _run_scheduled(settings, poller, clock)
@@ -269,6 +291,7 @@ def _run_scheduled(settings: Settings, poller: OutletPoller, clock: Clock) -> in
             # Jitter (up to 10%) spreads outlets that share a poll_every over time.
             delay = outlet.poll_every * (1 + random.uniform(0, 0.1))
         _log_report(report, delay)
+        poller.remember(report, clock, delay)
         schedule(outlet, delay)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -277,11 +300,14 @@ def _run_scheduled(settings: Settings, poller: OutletPoller, clock: Clock) -> in
         )
         stop.set()
 
+    now = clock.now().timestamp()
+    due = {name: state.next_poll for name, state in poller.states().items()}
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         scheduler.start()
         for outlet in settings.outlets:
-            schedule(outlet, 0)
+            # Resume the schedule the catalog remembers; never-polled outlets go now.
+            schedule(outlet, max(0.0, due.get(outlet.name, now) - now))
         log.info(
             "daemon started: %d outlets, archive %s", len(settings.outlets), settings.archive.dir
         )

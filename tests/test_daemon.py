@@ -204,3 +204,68 @@ def test_sitemaps_and_section_pages_are_polled(server: MockServer, settings: Set
     ]
     via_sitemap = [m for m in metas if m["discovery"]["title"] == "Harbour story one"]
     assert via_sitemap and via_sitemap[0]["discovery"]["source_name"] == "Courier"
+
+
+def test_status_reports_each_outlet(
+    server: MockServer, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    newsroom(server)
+    with MockServer(free_loopback_host(5)) as dead:
+        dead_url = dead.url("/rss.xml")
+    good = Outlet(name="Courier", home=server.url("/"), feeds=(server.url("/rss.xml"),))
+    bad = Outlet(name="Gone Gazette", home=dead_url, feeds=(dead_url,))
+    s = with_outlets(settings, good, bad)
+    run_daemon(s, once=True)
+    capsys.readouterr()
+    assert main(["status", "--archive", str(s.archive.dir), "--format", "json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    by_name = {row["outlet"]: row for row in status["outlets"]}
+    assert by_name["Courier"]["articles"] == 2
+    assert by_name["Courier"]["failures"] == 0 and by_name["Courier"]["last_error"] is None
+    assert by_name["Gone Gazette"]["failures"] == 1
+    assert "robots.txt unreachable" in by_name["Gone Gazette"]["last_error"]
+    assert by_name["Courier"]["next_poll"] > by_name["Courier"]["last_poll"]
+    capsys.readouterr()
+    assert main(["status", "--archive", str(s.archive.dir)]) == 0
+    text = capsys.readouterr().out
+    assert "Courier: 2 articles" in text and "last error:" in text
+
+
+def test_a_restarted_daemon_resumes_the_stored_schedule(server: MockServer, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    newsroom(server)
+    config = outlet_config(tmp_path, server, outlet_extra='poll_every = "1h"')
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "harvester", "run", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={k: v for k, v in os.environ.items() if k != "HARVESTER_CONFIG"},
+        )
+
+    def wait_for(lines: str, proc: subprocess.Popen[str]) -> str:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert lines in err
+        return err
+
+    first = start()
+    for _ in range(200):
+        if server.requests_for("/a1") and server.requests_for("/a2"):
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    wait_for("daemon stopped", first)
+    assert len(server.requests_for("/rss.xml")) == 1
+    second = start()
+    time.sleep(2.0)  # long enough for an immediate poll to have happened; the feed is due in 1 h
+    wait_for("daemon started", second)
+    assert len(server.requests_for("/rss.xml")) == 1
