@@ -67,6 +67,21 @@ CONFIG_ENV = "HARVESTER_CONFIG"
 log = logging.getLogger("harvester")
 
 
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per log line: time (UTC ISO), level, logger, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
 class _UsageError(HarvesterError):
     exit_code = EXIT_USAGE
 
@@ -103,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="log lines as text, or as one JSON object each (for log collectors)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -378,11 +399,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         debug = debug or args.debug
-        logging.basicConfig(
-            level=args.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(
+            _JsonFormatter()
+            if args.log_format == "json"
+            else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
         )
+        logging.basicConfig(level=args.log_level, handlers=[handler], force=True)
         # httpx logs every request at INFO; our own log lines say what matters.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         # APScheduler logs every job run at INFO; the daemon logs each poll's result itself.

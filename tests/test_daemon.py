@@ -269,3 +269,22 @@ def test_a_restarted_daemon_resumes_the_stored_schedule(server: MockServer, tmp_
     time.sleep(2.0)  # long enough for an immediate poll to have happened; the feed is due in 1 h
     wait_for("daemon started", second)
     assert len(server.requests_for("/rss.xml")) == 1
+
+
+def test_json_logs(server: MockServer, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    newsroom(server)
+    config = outlet_config(tmp_path, server)
+    done = subprocess.run(
+        [sys.executable, "-m", "harvester", "--log-format", "json", "run", "--once",
+         "--config", str(config)],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={k: v for k, v in os.environ.items() if k != "HARVESTER_CONFIG"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert lines and all({"time", "level", "logger", "message"} <= set(x) for x in lines)
+    assert any("Courier: archived" in x["message"] for x in lines)
