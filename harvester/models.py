@@ -1,7 +1,7 @@
 """Frozen, keyword-only values passed between the stages of the pipeline.
 
 The fetcher produces an :data:`FetchResult` (``Fetched`` | ``Refused`` | ``FetchFailed``); the
-extractor turns a ``Fetched`` into an :class:`Article` or a :class:`Rejected`; the pipeline
+extractor turns a ``Fetched`` into an ``Extraction`` or a :class:`Rejected`; the pipeline
 archives and returns an :data:`Outcome`. :class:`ExportRecord` is the public contract that every
 command printing or exporting articles uses (``ExportRecord.to_json``).
 """
@@ -15,7 +15,6 @@ from typing import Any
 __all__ = [
     "EVIDENCE_KINDS",
     "Archived",
-    "Article",
     "DiscoveryContext",
     "Evidence",
     "Exchange",
@@ -167,20 +166,6 @@ class Evidence:
         if self.url:
             out["url"] = self.url
         return out
-
-
-@dataclass(frozen=True, kw_only=True)
-class Article:
-    """What extraction found on a page (before provenance)."""
-
-    title: str | None
-    authors: tuple[str, ...] = ()
-    published: str | None = None
-    language: str | None = None
-    text: str
-    canonical: str | None = None
-    sitename: str | None = None
-    description: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,6 @@ archive is not something one URL's result can describe.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -62,7 +61,7 @@ from harvester.warc.records import (
     warc_date,
 )
 
-__all__ = ["Harvester", "RecleanReport", "harvest_one", "outlet_name", "story_id"]
+__all__ = ["Harvester", "RecleanReport", "harvest_one", "outlet_name"]
 
 log = logging.getLogger("harvester.pipeline")
 
@@ -91,11 +90,6 @@ def outlet_name(url: str, settings: Settings, requested: str | None = None) -> s
     host = (urlsplit(url).hostname or "").lower()
     outlet = settings.outlet_for_host(host)
     return outlet.name if outlet else host.removeprefix("www.")
-
-
-def story_id(url: str) -> str:
-    """A stable story id for a single-member story (the provenance stage will merge stories)."""
-    return "s-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
 def _self_names(outlet: str, settings: Settings) -> tuple[str, ...]:

@@ -169,10 +169,6 @@ class StoryBook:
         ]
         return resolve_original(members, canonical_name=self._canonical_name)
 
-    def evict(self, now: float) -> int:
-        """Drop docs older than the window from the hot index (they stay in the catalog)."""
-        return self._index.evict_before(now - self._window)
-
 
 def _new_story(url: str) -> str:
     return "s-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]

@@ -1,4 +1,4 @@
-"""Article extraction: decoded HTML in, an Article or a Rejected reason out (pure, no I/O).
+"""Main-text extraction: decoded HTML in, the main-text blocks or a Rejected reason out (pure).
 
 trafilatura finds the main text and most metadata; selectolax answers the cheap DOM questions
 (``<html lang>``, canonical link, Open Graph type, meta tags) without a second full parse by lxml.
@@ -14,14 +14,13 @@ import trafilatura
 from trafilatura.settings import Document
 
 from harvester.extract.metadata import PageMeta, read_metadata
-from harvester.models import Article, Rejected
+from harvester.models import Rejected
 
 __all__ = [
     "MIN_ARTICLE_CHARS",
     "MainText",
     "article_gate",
     "decode_html",
-    "extract_article",
     "extract_main",
     "is_html",
 ]
@@ -135,24 +134,3 @@ def article_gate(blocks: tuple[str, ...], meta: PageMeta) -> Rejected | None:
     if linked > MAX_LINK_TEXT_SHARE * sum(len(b) for b in blocks):
         return Rejected(reason="mostly links (a section or index page)")
     return None
-
-
-def extract_article(html: str, *, url: str) -> Article | Rejected:
-    """The article on a page (main text and metadata, no cleaning), or why it is not one."""
-    main = extract_main(html, url=url)
-    if isinstance(main, Rejected):
-        return main
-    rejected = article_gate(main.blocks, main.meta)
-    if rejected is not None:
-        return rejected
-    meta = main.meta
-    return Article(
-        title=meta.title,
-        authors=meta.authors,
-        published=meta.published,
-        language=meta.language,
-        text="\n\n".join(main.blocks),
-        canonical=meta.canonical,
-        sitename=meta.sitename,
-        description=meta.description,
-    )
