@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,14 @@ __all__ = [
     "CaptureRow",
     "Catalog",
     "DocRow",
+    "FrontierItem",
     "OutletState",
     "SqliteCatalog",
+    "Validators",
 ]
 
 CATALOG_NAME = "index.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -97,6 +100,30 @@ CREATE TABLE IF NOT EXISTS templates (
     outlet TEXT PRIMARY KEY,
     model TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS frontier (
+    seq INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    outlet TEXT,
+    host TEXT NOT NULL,
+    discovery TEXT,
+    added REAL NOT NULL,
+    not_before REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'failed')),
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS frontier_by_state ON frontier (state, seq);
+CREATE TABLE IF NOT EXISTS validators (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    digest TEXT NOT NULL,
+    full_fetch REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS warc_files (
+    file TEXT PRIMARY KEY,
+    complete INTEGER NOT NULL
+);
 """
 
 
@@ -127,6 +154,39 @@ class OutletState:
     last_error: str | None = None
     found: int = 0
     archived: int = 0
+    interval: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrontierItem:
+    """A URL found by discovery and not yet finished: ``pending`` (to fetch once ``not_before``,
+    a Unix time, has passed) or ``failed`` (given up on after ``attempts``; discovery may queue
+    it again once ``not_before`` has passed). Finished URLs leave the frontier: their captures
+    in the catalog are what the seen-check consults."""
+
+    url: str
+    host: str
+    outlet: str | None = None
+    discovery: dict[str, Any] | None = None
+    added: float = 0.0
+    not_before: float = 0.0
+    attempts: int = 0
+    state: str = "pending"
+    last_error: str | None = None
+    seq: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Validators:
+    """What a discovery URL (feed, sitemap, section page) last answered, for conditional
+    requests: its ETag / Last-Modified, the digest of its body, and when it was last fetched
+    without conditions (a periodic full fetch guards against servers that answer 304 wrongly)."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    digest: str
+    full_fetch: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -261,6 +321,8 @@ class SqliteCatalog(Closeable):
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        # One connection shared by the daemon's threads; every statement runs under this lock.
+        self._lock = threading.RLock()
         try:
             if readonly:
                 self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
@@ -271,30 +333,46 @@ class SqliteCatalog(Closeable):
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
+                self._migrate()
                 self._db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
                 self._db.commit()
         except sqlite3.Error as exc:
             raise ArchiveError(f"cannot open catalog {path}: {exc}") from exc
 
+    def _migrate(self) -> None:
+        """Bring a schema-1 catalog (issues 2-4) up to date: new tables come from _SCHEMA,
+        new columns are added here."""
+        columns = {str(r[1]) for r in self._db.execute("PRAGMA table_info(outlet_state)")}
+        if "interval" not in columns:
+            self._db.execute("ALTER TABLE outlet_state ADD COLUMN interval REAL")
+
     def close(self) -> None:
         """Close the connection."""
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
-        try:
-            with self._db:
-                self._db.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise ArchiveError(f"cannot write catalog {self.path}: {exc}") from exc
+        self._write_many([(sql, [params])])
+
+    def _write_many(self, statements: Sequence[tuple[str, Sequence[tuple[object, ...]]]]) -> None:
+        """Run statements (each with a list of parameter tuples) in one transaction."""
+        with self._lock:
+            try:
+                with self._db:
+                    for sql, params in statements:
+                        self._db.executemany(sql, params)
+            except sqlite3.Error as exc:
+                raise ArchiveError(f"cannot write catalog {self.path}: {exc}") from exc
 
     def _rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise ArchiveError(f"cannot read catalog {self.path}: {exc}") from exc
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise ArchiveError(f"cannot read catalog {self.path}: {exc}") from exc
 
     def add_capture(self, row: CaptureRow) -> None:
         """Record a response or revisit record."""
@@ -490,15 +568,15 @@ class SqliteCatalog(Closeable):
 
     def set_doc_links(self, doc: int, urls: Sequence[str]) -> None:
         """Record the URLs a doc names as its source (replacing earlier ones)."""
-        try:
-            with self._db:
-                self._db.execute("DELETE FROM doc_links WHERE doc = ?", (doc,))
-                self._db.executemany(
+        self._write_many(
+            [
+                ("DELETE FROM doc_links WHERE doc = ?", [(doc,)]),
+                (
                     "INSERT OR IGNORE INTO doc_links (url, doc) VALUES (?, ?)",
-                    [(url, doc) for url in urls],
-                )
-        except sqlite3.Error as exc:
-            raise ArchiveError(f"cannot write catalog {self.path}: {exc}") from exc
+                    [(u, doc) for u in urls],
+                ),
+            ]
+        )
 
     def docs_linking_to(self, url: str) -> list[int]:
         """Docs that name ``url`` as their source."""
@@ -538,7 +616,7 @@ class SqliteCatalog(Closeable):
         """Store (replace) one outlet's poll state."""
         self._write(
             "INSERT OR REPLACE INTO outlet_state (outlet, last_poll, next_poll, failures,"
-            " last_error, found, archived) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " last_error, found, archived, interval) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 state.outlet,
                 state.last_poll,
@@ -547,13 +625,14 @@ class SqliteCatalog(Closeable):
                 state.last_error,
                 state.found,
                 state.archived,
+                state.interval,
             ),
         )
 
     def outlet_states(self) -> dict[str, OutletState]:
         """Every stored outlet poll state, by outlet name."""
         rows = self._rows(
-            "SELECT outlet, last_poll, next_poll, failures, last_error, found, archived"
+            "SELECT outlet, last_poll, next_poll, failures, last_error, found, archived, interval"
             " FROM outlet_state"
         )
         return {
@@ -565,9 +644,173 @@ class SqliteCatalog(Closeable):
                 last_error=str(err) if err is not None else None,
                 found=int(str(found)),
                 archived=int(str(archived)),
+                interval=float(str(interval)) if interval is not None else None,
             )
-            for o, last, nxt, fails, err, found, archived in rows
+            for o, last, nxt, fails, err, found, archived, interval in rows
         }
+
+    # -- the frontier -------------------------------------------------------------------------
+
+    _FRONTIER_COLUMNS = (
+        "seq, url, outlet, host, discovery, added, not_before, attempts, state, last_error"
+    )
+
+    def frontier_add(self, items: Sequence[FrontierItem]) -> list[FrontierItem]:
+        """Queue URLs not in the frontier yet (a ``failed`` entry whose ``not_before`` has
+        passed is queued again); returns the items queued, with their ``seq``."""
+        with self._lock:
+            fresh = [
+                i
+                for i in items
+                if not self._rows(
+                    "SELECT 1 FROM frontier"
+                    " WHERE url = ? AND (state = 'pending' OR not_before > ?)",
+                    (i.url, i.added),
+                )
+            ]
+            self._write_many(
+                [
+                    (
+                        "INSERT INTO frontier (url, outlet, host, discovery, added, not_before,"
+                        " attempts, state) VALUES (?, ?, ?, ?, ?, ?, 0, 'pending')"
+                        " ON CONFLICT (url) DO UPDATE SET state = 'pending', attempts = 0,"
+                        " not_before = excluded.not_before, discovery = excluded.discovery",
+                        [
+                            (
+                                i.url,
+                                i.outlet,
+                                i.host,
+                                json.dumps(i.discovery, ensure_ascii=False)
+                                if i.discovery is not None
+                                else None,
+                                i.added,
+                                i.not_before,
+                            )
+                            for i in fresh
+                        ],
+                    )
+                ]
+            )
+            return [self._frontier_item(r) for i in fresh for r in self._frontier_rows(i.url)]
+
+    def _frontier_rows(self, url: str) -> list[tuple[object, ...]]:
+        return self._rows(
+            f"SELECT {self._FRONTIER_COLUMNS} FROM frontier WHERE url = ?",  # noqa: S608
+            (url,),
+        )
+
+    @staticmethod
+    def _frontier_item(values: tuple[object, ...]) -> FrontierItem:
+        seq, url, outlet, host, discovery, added, not_before, attempts, state, error = values
+        return FrontierItem(
+            seq=int(str(seq)),
+            url=str(url),
+            outlet=str(outlet) if outlet is not None else None,
+            host=str(host),
+            discovery=json.loads(str(discovery)) if discovery is not None else None,
+            added=float(str(added)),
+            not_before=float(str(not_before)),
+            attempts=int(str(attempts)),
+            state=str(state),
+            last_error=str(error) if error is not None else None,
+        )
+
+    def frontier(self, state: str = "pending") -> list[FrontierItem]:
+        """Every frontier entry in ``state``, in the order they were queued."""
+        rows = self._rows(
+            f"SELECT {self._FRONTIER_COLUMNS} FROM frontier"  # noqa: S608
+            " WHERE state = ? ORDER BY seq",
+            (state,),
+        )
+        return [self._frontier_item(r) for r in rows]
+
+    def frontier_known(self, urls: Sequence[str]) -> set[str]:
+        """Which of ``urls`` are waiting in the frontier (pending, or failed and resting)."""
+        known: set[str] = set()
+        for start in range(0, len(urls), 500):
+            batch = list(urls[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            rows = self._rows(
+                f"SELECT url FROM frontier WHERE url IN ({marks})",  # noqa: S608
+                tuple(batch),
+            )
+            known.update(str(r[0]) for r in rows)
+        return known
+
+    def captured(self, urls: Sequence[str]) -> set[str]:
+        """Which of ``urls`` have a response or revisit record."""
+        found: set[str] = set()
+        for start in range(0, len(urls), 500):
+            batch = list(urls[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            rows = self._rows(
+                f"SELECT DISTINCT url FROM captures WHERE url IN ({marks})",  # noqa: S608
+                tuple(batch),
+            )
+            found.update(str(r[0]) for r in rows)
+        return found
+
+    def frontier_done(self, url: str) -> None:
+        """``url`` is finished: it leaves the frontier."""
+        self._write("DELETE FROM frontier WHERE url = ?", (url,))
+
+    def frontier_retry(
+        self, url: str, *, not_before: float, attempts: int, error: str, failed: bool
+    ) -> None:
+        """A transient failure: try ``url`` again after ``not_before`` (or, when ``failed``,
+        give up until then)."""
+        self._write(
+            "UPDATE frontier SET not_before = ?, attempts = ?, last_error = ?, state = ?"
+            " WHERE url = ?",
+            (not_before, attempts, error, "failed" if failed else "pending", url),
+        )
+
+    def frontier_counts(self) -> dict[str, int]:
+        """Frontier entries per state."""
+        rows = self._rows("SELECT state, COUNT(*) FROM frontier GROUP BY state")
+        return {"pending": 0, "failed": 0} | {str(s): int(str(n)) for s, n in rows}
+
+    # -- conditional requests ------------------------------------------------------------------
+
+    def validators(self, url: str) -> Validators | None:
+        """The stored validators of a discovery URL, or None."""
+        rows = self._rows(
+            "SELECT url, etag, last_modified, digest, full_fetch FROM validators WHERE url = ?",
+            (url,),
+        )
+        if not rows:
+            return None
+        u, etag, modified, digest, full = rows[0]
+        return Validators(
+            url=str(u),
+            etag=str(etag) if etag is not None else None,
+            last_modified=str(modified) if modified is not None else None,
+            digest=str(digest),
+            full_fetch=float(str(full)),
+        )
+
+    def save_validators(self, v: Validators) -> None:
+        """Store (replace) a discovery URL's validators."""
+        self._write(
+            "INSERT OR REPLACE INTO validators (url, etag, last_modified, digest, full_fetch)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (v.url, v.etag, v.last_modified, v.digest, v.full_fetch),
+        )
+
+    # -- reconciling with the WARC files ---------------------------------------------------------
+
+    def mark_warc_complete(self, file: str) -> None:
+        """Every record of ``file`` (closed) is known to the catalog."""
+        self._write("INSERT OR REPLACE INTO warc_files (file, complete) VALUES (?, 1)", (file,))
+
+    def complete_warc_files(self) -> set[str]:
+        """The WARC files marked complete."""
+        return {str(r[0]) for r in self._rows("SELECT file FROM warc_files WHERE complete = 1")}
+
+    def known_record_ids(self, file: str) -> set[str]:
+        """Record ids of the captures and article metadata the catalog holds in ``file``."""
+        rows = self._rows("SELECT record_id FROM captures WHERE file = ?", (file,))
+        return {str(r[0]) for r in rows}
 
     def article_counts(self) -> dict[str, int]:
         """Archived articles (distinct final URLs) per outlet."""

@@ -3,11 +3,13 @@
 Layout (see config/harvester.toml for a commented example)::
 
     [archive]   dir, prefix, rotate_size
-    [fetch]     user_agent, per_host_delay, timeout, deadline, max_page_bytes, max_redirects,
+    [fetch]     user_agent, per_host_delay, per_host_connections, workers, retries,
+                retry_delay, timeout, deadline, max_page_bytes, max_redirects,
                 respect_robots, allow_private_networks, allow_hosts
     [extract]   budget, wires, boilerplate, template_min_articles
     [dedup]     window, follow_attribution
-    [[outlets]] name, home, feeds, sitemaps, sections, poll_every, wire, aliases
+    [[outlets]] name, home, feeds, sitemaps, sections, section_include, section_exclude,
+                poll_every, poll_min, poll_max, wire, aliases
 
 Every problem is reported as one :class:`ConfigError` line that names the file, the outlet (when
 there is one) and the key.  Relative paths (``[archive] dir``) resolve against the directory of the
@@ -70,6 +72,10 @@ class FetchSettings:
 
     user_agent: str = DEFAULT_USER_AGENT
     per_host_delay: float = 1.0
+    per_host_connections: int = 1
+    workers: int = 16
+    retries: int = 3
+    retry_delay: float = 30.0
     timeout: float = 20.0
     deadline: float = 60.0
     max_page_bytes: int = 10 * 2**20
@@ -119,9 +125,21 @@ class Outlet:
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
+    section_include: tuple[str, ...] = ()
+    section_exclude: tuple[str, ...] = ()
     poll_every: float = 900.0
+    poll_min: float | None = None
+    poll_max: float | None = None
     wire: bool = False
     aliases: tuple[str, ...] = ()
+
+    @property
+    def interval_bounds(self) -> tuple[float, float]:
+        """The adaptive poll interval's bounds: ``poll_min`` / ``poll_max``, by default a
+        quarter of and four times ``poll_every``."""
+        low = self.poll_min if self.poll_min is not None else self.poll_every / 4
+        high = self.poll_max if self.poll_max is not None else self.poll_every * 4
+        return low, max(low, high)
 
     @property
     def host(self) -> str:
@@ -334,7 +352,24 @@ def _fetch(v: _Validator, raw: Mapping[str, Any]) -> FetchSettings:
         v.fail(where, "max_redirects", "must be between 0 and 30")
     hosts = v.string_list(where, "allow_hosts", raw.get("allow_hosts", []))
     delay = raw.get("per_host_delay", d.per_host_delay)
+    bounded = {
+        key: v.typed(where, key, raw.get(key, getattr(d, key)), int)
+        for key in ("per_host_connections", "workers", "retries")
+    }
+    for key, (low, high) in {
+        "per_host_connections": (1, 16),
+        "workers": (1, 256),
+        "retries": (0, 10),
+    }.items():
+        if not low <= bounded[key] <= high:
+            v.fail(where, key, f"must be between {low} and {high}")
     return FetchSettings(
+        per_host_connections=bounded["per_host_connections"],
+        workers=bounded["workers"],
+        retries=bounded["retries"],
+        retry_delay=v.convert(
+            where, "retry_delay", raw.get("retry_delay", d.retry_delay), parse_duration
+        ),
         user_agent=ua,
         # zero is a valid delay (tests, your own servers); parse_duration wants positive
         per_host_delay=0.0
@@ -404,13 +439,32 @@ def _outlet(v: _Validator, raw: object, index: int) -> Outlet:
     def urls(key: str) -> tuple[str, ...]:
         return tuple(v.url(where, key, u) for u in v.string_list(where, key, raw.get(key, [])))
 
+    def patterns(key: str) -> tuple[str, ...]:
+        found = v.string_list(where, key, raw.get(key, []))
+        for pattern in found:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                v.fail(where, key, f"bad regular expression {pattern!r}: {exc}")
+        return found
+
+    def duration(key: str) -> float | None:
+        return v.convert(where, key, raw[key], parse_duration) if key in raw else None
+
+    poll_min, poll_max = duration("poll_min"), duration("poll_max")
+    if poll_min is not None and poll_max is not None and poll_min > poll_max:
+        v.fail(where, "poll_min", "must not be larger than poll_max")
     return Outlet(
         name=name,
         home=v.url(where, "home", raw["home"]),
         feeds=urls("feeds"),
         sitemaps=urls("sitemaps"),
         sections=urls("sections"),
+        section_include=patterns("section_include"),
+        section_exclude=patterns("section_exclude"),
         poll_every=v.convert(where, "poll_every", raw.get("poll_every", 900), parse_duration),
+        poll_min=poll_min,
+        poll_max=poll_max,
         wire=v.typed(where, "wire", raw.get("wire", False), bool),
         aliases=tuple(a.strip() for a in v.string_list(where, "aliases", raw.get("aliases", []))),
     )

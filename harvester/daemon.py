@@ -1,36 +1,56 @@
-"""``harvester run``: poll every configured outlet's feeds, sitemaps (sitemap indexes, Google News
-sitemaps, .xml.gz) and section pages, and harvest the new articles.
+"""``harvester run``: keep an archive of every configured outlet current.
 
-APScheduler 3.x only ticks: every poll schedules the outlet's next poll itself (a one-shot job),
-``poll_every`` with a little jitter after a success, exponential backoff after a failure. Jobs run
-one at a time on one worker thread, so the archive store needs no locking of its own.
+Three kinds of threads share one :class:`Crawler`:
 
-What this daemon does not do yet (issue 5): a persisted frontier and poll state (a restart polls
-every outlet at once and skips URLs the catalog already holds), a worker pool, adaptive
-intervals, per-outlet section URL patterns, conditional requests (ETag / Last-Modified).
+* **pollers** (``POLL_THREADS``) fetch an outlet's feeds, sitemaps (sitemap indexes, Google News
+  sitemaps, .xml.gz) and section pages, with conditional requests, and put the URLs the catalog
+  has not seen into the frontier (the catalog table first, then the in-memory dispatcher);
+* **workers** (``[fetch] workers``, default 16) take URLs from the frontier, one host per worker at
+  a time (:mod:`harvester.frontier`), fetch them (network, in parallel), then archive, extract and
+  place them under one archive lock (the WARC writer, the catalog's multi-step updates, the
+  extraction worker and the story book are single-writer);
+* APScheduler 3.x **only ticks**: each outlet has one one-shot job that hands the outlet to the
+  pollers; the poll schedules the next one itself (adaptive interval with jitter after a success,
+  exponential backoff after a failure), so a poll that outlives its interval never runs twice at
+  once. All state (next poll, interval, failures, the frontier, ETag/Last-Modified) lives in the
+  catalog; a restart rebuilds the schedule from config + catalog.
+
+Durability: a URL leaves the frontier only after its records are fsynced and indexed; a hard kill
+leaves it pending, and the next start fetches it again (its unchanged payload becomes a revisit
+record, never a second response). SIGTERM/SIGINT: stop taking work, cancel fetches in flight (they
+stay pending), let a page being archived finish, close the WARC file, exit 0, all within
+``STOP_GRACE`` seconds.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import signal
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from types import FrameType
+from urllib.parse import urlsplit
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from harvester.catalog import OutletState
+from harvester.catalog import FrontierItem, OutletState, Validators
 from harvester.clock import Clock, SystemClock
 from harvester.config import Outlet, Settings
 from harvester.discover.feeds import parse_feed
 from harvester.discover.sections import article_links
 from harvester.discover.sitemaps import parse_sitemap
+from harvester.discover.urls import normalise_url
 from harvester.errors import ArchiveError, DiscoveryError
 from harvester.extract.content import decode_html
+from harvester.frontier import Frontier, RetryPolicy
 from harvester.models import (
     Archived,
     DiscoveryContext,
@@ -38,13 +58,16 @@ from harvester.models import (
     Fetched,
     FetchFailed,
     FetchRequest,
+    FetchResult,
     HttpError,
     NotArticle,
+    Outcome,
     Refused,
 )
 from harvester.pipeline import Harvester
+from harvester.warc.records import payload_digest
 
-__all__ = ["OutletPoller", "PollReport", "run_daemon"]
+__all__ = ["Crawler", "PollReport", "backoff_delay", "next_interval", "run_daemon"]
 
 log = logging.getLogger("harvester.daemon")
 
@@ -56,6 +79,19 @@ MAX_BACKOFF = 6 * 3600.0
 MAX_NEW_PER_POLL = 200
 # A sitemap index can list thousands of sitemaps; news lives in the most recently changed few.
 MAX_CHILD_SITEMAPS = 3
+# Discovery fetches run on a few threads of their own so a slow feed delays only its outlet.
+POLL_THREADS = 4
+# A conditional request is trusted only so far: every six hours the document is fetched whole, so
+# a server that answers 304 wrongly cannot hide new items for long.
+FULL_REFRESH = 6 * 3600.0
+# SIGTERM to exit: the whole shutdown (cancel, wait for the page being archived, close) fits.
+STOP_GRACE = 8.0
+# `run --once` waits for retries falling due within this long; later ones stay for the next run.
+ONCE_RETRY_WAIT = 60.0
+# A progress line this often on a long `--once` run.
+PROGRESS_EVERY = 5.0
+# HTTP statuses worth trying again later.
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 @dataclass(kw_only=True)
@@ -64,9 +100,30 @@ class PollReport:
 
     outlet: str
     found: int = 0
-    archived: int = 0
+    queued: int = 0
     skipped: int = 0
+    not_modified: int = 0
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """Every source failed: nothing found, nothing unchanged."""
+        return bool(self.errors) and not self.found and not self.not_modified
+
+
+@dataclass
+class CrawlStats:
+    """Counters over one run (for the progress line and the final summary)."""
+
+    polled: int = 0
+    fetched: int = 0
+    archived: int = 0
+    not_articles: int = 0
+    refused: int = 0
+    http_errors: int = 0
+    retried: int = 0
+    given_up: int = 0
+    started: float = field(default_factory=time.monotonic)
 
 
 def backoff_delay(poll_every: float, failures: int) -> float:
@@ -75,75 +132,324 @@ def backoff_delay(poll_every: float, failures: int) -> float:
     return float(min(MAX_BACKOFF, base * 2 ** max(0, failures - 1)))
 
 
-class OutletPoller:
-    """Polls outlets' feeds and harvests the articles the catalog does not hold yet."""
+def next_interval(current: float, bounds: tuple[float, float], report: PollReport) -> float:
+    """The adaptive poll interval after a successful poll: halved when at least half of what
+    the outlet lists is new (we are falling behind), grown by half when nothing is new, kept
+    otherwise; always within ``bounds``."""
+    low, high = bounds
+    if report.found and report.queued * 2 >= report.found:
+        current /= 2
+    elif report.queued == 0:
+        current *= 1.5
+    return min(high, max(low, current))
 
-    def __init__(self, harvester: Harvester) -> None:
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc.lower()
+
+
+def _http_date_ok(value: str, now: datetime) -> bool:
+    """A Last-Modified worth sending back: a valid HTTP date, not in the future."""
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when <= now
+
+
+class Crawler:
+    """Discovery, the frontier and the worker pool over one :class:`Harvester`."""
+
+    def __init__(self, harvester: Harvester, *, clock: Clock) -> None:
         self._harvester = harvester
+        self._settings = harvester.settings
         self._fetcher = harvester.fetcher
         self._catalog = harvester.store.catalog
+        self._clock = clock
+        fetch = self._settings.fetch
+        self._retry = RetryPolicy(retries=fetch.retries, delay=fetch.retry_delay)
+        ready_in: Callable[[str], float] = getattr(
+            self._fetcher, "host_ready_in", lambda netloc: 0.0
+        )
+        self.frontier = Frontier(
+            now=self._now, ready_in=ready_in, per_host=fetch.per_host_connections
+        )
+        # The archive lock: the WARC writer, extraction and the story book are single-writer.
+        self._archive_lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.fatal: list[ArchiveError] = []
+        self.stats = CrawlStats()
         self.failures: dict[str, int] = {}
+        self._threads: list[threading.Thread] = []
+        self._polls: queue.Queue[tuple[Outlet, Callable[[PollReport], None]] | None] = queue.Queue()
+        self._resume_frontier()
+
+    @property
+    def clock(self) -> Clock:
+        """The crawler's clock."""
+        return self._clock
+
+    def outlet_states(self) -> dict[str, OutletState]:
+        """The stored poll state of every outlet."""
+        return self._catalog.outlet_states()
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
+    # -- the frontier -------------------------------------------------------------------------
+
+    def _resume_frontier(self) -> None:
+        """Load the pending URLs a previous run left; a URL whose article was archived but not
+        yet struck off (a kill between the two) is struck off now instead of fetched again."""
+        pending = []
+        for item in self._catalog.frontier("pending"):
+            if self._catalog.article(item.url) is not None:
+                self._catalog.frontier_done(item.url)
+            else:
+                pending.append(item)
+        if pending:
+            log.info("resuming %d pending URL(s) from the frontier", len(pending))
+        self.frontier.add(pending)
+
+    def queue_urls(self, outlet: str | None, items: dict[str, DiscoveryContext]) -> list[str]:
+        """Put the URLs neither captured nor queued yet into the frontier (catalog first);
+        returns the URLs queued (at most MAX_NEW_PER_POLL)."""
+        urls = list(items)
+        with self._archive_lock:
+            if self.stopping.is_set():
+                return []
+            seen = self._catalog.captured(urls) | self._catalog.frontier_known(urls)
+            new = [u for u in urls if u not in seen][:MAX_NEW_PER_POLL]
+            now = self._now()
+            queued = self._catalog.frontier_add(
+                [
+                    FrontierItem(
+                        url=u,
+                        host=_host(u),
+                        outlet=outlet,
+                        discovery=items[u].to_json(),
+                        added=now,
+                        not_before=now,
+                    )
+                    for u in new
+                ]
+            )
+        self.frontier.add(queued)
+        return [i.url for i in queued]
+
+    # -- workers ------------------------------------------------------------------------------
+
+    def start(self, workers: int) -> None:
+        """Start the worker and poller threads (daemon threads: a hung connect cannot hold up
+        the process exit; its URL simply stays pending)."""
+        for n in range(workers):
+            self._spawn(self._work, f"harvester-worker-{n}")
+        for n in range(POLL_THREADS):
+            self._spawn(self._poll_loop, f"harvester-poll-{n}")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            item = self.frontier.take(timeout=0.5)
+            if item is None:
+                continue
+            try:
+                self._fetch_one(item)
+            except ArchiveError as exc:
+                # The archive cannot take more work: stop; the URL stays pending.
+                self.fatal.append(exc)
+                self.stop()
+                self.frontier.finish(item)
+            except Exception:
+                # A bug on one page must not kill the worker: log it and give the URL a retry.
+                log.exception("%s: harvest failed", item.url)
+                self._settle(item, retry_reason="internal error (see log)")
+
+    def _fetch_one(self, item: FrontierItem) -> None:
+        request = FetchRequest(
+            url=item.url,
+            outlet=item.outlet,
+            discovery=DiscoveryContext.from_json(item.discovery) if item.discovery else None,
+        )
+        result = self._fetcher.fetch(item.url)
+        with self._archive_lock:
+            if self.stopping.is_set():
+                # Stopping: nothing of this fetch is written; the URL stays pending.
+                self.frontier.finish(item)
+                return
+            self.stats.fetched += 1
+            outcome = self._harvester.process(request, result)
+            self._log_outcome(item, outcome)
+            self._settle(item, retry_reason=_transient(outcome))
+            if isinstance(outcome, Archived):
+                self._follow(outcome)
+
+    def _settle(self, item: FrontierItem, *, retry_reason: str | None) -> None:
+        """Strike ``item`` off the frontier, or schedule its retry (or give up on it)."""
+        if retry_reason is None:
+            self._catalog.frontier_done(item.url)
+            self.frontier.finish(item)
+            return
+        attempts = item.attempts + 1
+        when, give_up = self._retry.next_try(attempts, self._now())
+        self._catalog.frontier_retry(
+            item.url, not_before=when, attempts=attempts, error=retry_reason, failed=give_up
+        )
+        if give_up:
+            self.stats.given_up += 1
+            log.warning("giving up on %s after %d tries: %s", item.url, attempts, retry_reason)
+            self.frontier.finish(item)
+            return
+        self.stats.retried += 1
+        log.info("will retry %s in %.0fs: %s", item.url, when - self._now(), retry_reason)
+        retry = FrontierItem(
+            url=item.url,
+            host=item.host,
+            outlet=item.outlet,
+            discovery=item.discovery,
+            added=item.added,
+            not_before=when,
+            attempts=attempts,
+            seq=item.seq,
+        )
+        self.frontier.retry(retry)
+
+    def _follow(self, outcome: Archived) -> None:
+        """With ``[dedup] follow_attribution``, queue an attributed original we have not seen."""
+        original = outcome.record.original
+        if not (self._settings.dedup.follow_attribution and original and original.url):
+            return
+        if original.seen or self._catalog.captured([original.url]):
+            return
+        now = self._now()
+        queued = self._catalog.frontier_add(
+            [FrontierItem(url=original.url, host=_host(original.url), added=now, not_before=now)]
+        )
+        self.frontier.add(queued)
+
+    def _log_outcome(self, item: FrontierItem, outcome: Outcome) -> None:
+        name = item.outlet or "-"
+        if isinstance(outcome, Archived):
+            self.stats.archived += 1
+            log.info("%s: archived %s", name, outcome.record.final_url)
+        elif isinstance(outcome, NotArticle):
+            self.stats.not_articles += 1
+            log.info("%s: not an article (%s): %s", name, outcome.reason, outcome.url)
+        elif isinstance(outcome, HttpError):
+            self.stats.http_errors += 1
+            log.warning("%s: HTTP %s: %s", name, outcome.status, outcome.url)
+        elif isinstance(outcome, Refused):
+            self.stats.refused += 1
+            log.warning("%s: %s", name, outcome.reason)
+        else:
+            log.warning("%s: %s", name, outcome.reason)
+
+    # -- polling ------------------------------------------------------------------------------
+
+    def submit_poll(self, outlet: Outlet, done: Callable[[PollReport], None]) -> None:
+        """Poll ``outlet`` on a poller thread, then call ``done(report)`` there."""
+        self._polls.put((outlet, done))
+
+    def _poll_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                job = self._polls.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if job is None:
+                return
+            outlet, done = job
+            try:
+                report = self.poll(outlet)
+            except ArchiveError as exc:
+                self.fatal.append(exc)
+                self.stop()
+                return
+            except Exception:
+                # A bug in one poll must not kill the daemon: log it, count it as a failure.
+                log.exception("%s: poll failed", outlet.name)
+                report = PollReport(outlet=outlet.name, errors=["internal error (see log)"])
+            if not self.stopping.is_set():
+                done(report)
 
     def poll(self, outlet: Outlet) -> PollReport:
-        """Fetch the outlet's feeds, sitemaps and section pages once and harvest new items.
+        """Fetch the outlet's feeds, sitemaps and section pages once and queue new URLs.
 
         Raises ArchiveError only; every discovery failure is a line in the report.
         """
         report = PollReport(outlet=outlet.name)
         items: dict[str, DiscoveryContext] = {}
-        sources = (
+        sources: tuple[tuple[str, str, Callable[[Outlet, str], list[_Found] | None]], ...] = (
             *(("feed", u, self._feed_items) for u in outlet.feeds),
             *(("sitemap", u, self._sitemap_items) for u in outlet.sitemaps),
             *(("section", u, self._section_items) for u in outlet.sections),
         )
         for kind, source_url, discover in sources:
+            if self.stopping.is_set():
+                break
             try:
-                for url, context in discover(source_url):
-                    items.setdefault(url, context)
+                found = discover(outlet, source_url)
             except DiscoveryError as exc:
                 report.errors.append(f"{kind} {source_url}: {exc}")
+                continue
+            if found is None:
+                report.not_modified += 1
+                continue
+            for url, context in found:
+                items.setdefault(normalise_url(url), context)
         report.found = len(items)
-        new = [u for u in items if self._catalog.latest_capture(u) is None]
-        report.skipped = len(items) - len(new)
-        for url in new[:MAX_NEW_PER_POLL]:
-            self._harvest(outlet, url, items[url], report)
-        failed = bool(report.errors) and report.archived == 0 and not new
+        queued = self.queue_urls(outlet.name, items)
+        report.queued = len(queued)
+        report.skipped = report.found - report.queued
+        self.stats.polled += 1
+        failed = report.failed
         self.failures[outlet.name] = self.failures.get(outlet.name, 0) + 1 if failed else 0
         return report
 
-    def remember(self, report: PollReport, clock: Clock, next_in: float) -> None:
-        """Store the poll's outcome and when the outlet is next due (``harvester status``,
-        and the schedule a restarted daemon resumes)."""
-        now = clock.now()
-        self._catalog.save_outlet_state(
-            OutletState(
-                outlet=report.outlet,
-                last_poll=now.isoformat(timespec="seconds"),
-                next_poll=now.timestamp() + next_in,
-                failures=self.failures.get(report.outlet, 0),
-                last_error=report.errors[0] if report.errors else None,
-                found=report.found,
-                archived=report.archived,
-            )
-        )
-
-    def states(self) -> dict[str, OutletState]:
-        """The stored poll state of every outlet."""
-        return self._catalog.outlet_states()
-
-    def _get(self, url: str) -> Exchange:
-        """The final response for a discovery URL (feed, sitemap, section); DiscoveryError."""
-        result = self._fetcher.fetch(url)
+    def _get(self, url: str, *, conditional: bool = True) -> Exchange | None:
+        """The final response for a discovery URL, or None when it is unchanged since the
+        last poll (a 304 to our conditional request). Raises DiscoveryError."""
+        stored = self._catalog.validators(url) if conditional else None
+        now = self._clock.now()
+        headers: dict[str, str] = {}
+        if stored is not None and now.timestamp() - stored.full_fetch < FULL_REFRESH:
+            if stored.etag:
+                headers["If-None-Match"] = stored.etag
+            if stored.last_modified and _http_date_ok(stored.last_modified, now):
+                headers["If-Modified-Since"] = stored.last_modified
+        result = self._fetcher.fetch(url, headers=headers)
         if isinstance(result, Refused | FetchFailed):
             raise DiscoveryError(result.reason)
         assert isinstance(result, Fetched)
         final = result.final
+        if final.status == 304 and headers:
+            return None
         if final.status != 200:
             raise DiscoveryError(f"HTTP {final.status} {final.reason}".strip())
+        if conditional:
+            self._catalog.save_validators(
+                Validators(
+                    url=url,
+                    etag=final.header("etag"),
+                    last_modified=final.header("last-modified"),
+                    digest=payload_digest(final.content),
+                    full_fetch=now.timestamp()
+                    if not headers or stored is None
+                    else stored.full_fetch,
+                )
+            )
         return final
 
-    def _feed_items(self, feed_url: str) -> list[tuple[str, DiscoveryContext]]:
+    def _feed_items(self, outlet: Outlet, feed_url: str) -> list[_Found] | None:
         final = self._get(feed_url)
+        if final is None:
+            return None
         return [
             (
                 item.url,
@@ -158,8 +464,10 @@ class OutletPoller:
             for item in parse_feed(final.content, feed_url=final.url)
         ]
 
-    def _sitemap_items(self, sitemap_url: str) -> list[tuple[str, DiscoveryContext]]:
+    def _sitemap_items(self, outlet: Outlet, sitemap_url: str) -> list[_Found] | None:
         final = self._get(sitemap_url)
+        if final is None:
+            return None
         sitemap = parse_sitemap(final.content, sitemap_url=final.url)
         entries = list(sitemap.entries)
         # An index lists child sitemaps; the newest few hold the news (bounded work per poll).
@@ -167,7 +475,8 @@ class OutletPoller:
             sitemap.sitemaps, key=lambda s: s.lastmod or datetime.min.replace(tzinfo=UTC)
         )[-MAX_CHILD_SITEMAPS:]
         for child in reversed(children):
-            child_final = self._get(child.url)
+            child_final = self._get(child.url, conditional=False)
+            assert child_final is not None
             entries.extend(parse_sitemap(child_final.content, sitemap_url=child_final.url).entries)
         return [
             (
@@ -182,28 +491,110 @@ class OutletPoller:
             for entry in entries
         ]
 
-    def _section_items(self, section_url: str) -> list[tuple[str, DiscoveryContext]]:
+    def _section_items(self, outlet: Outlet, section_url: str) -> list[_Found] | None:
         final = self._get(section_url)
+        if final is None:
+            return None
         html = decode_html(final.content, final.header("content-type"))
-        return [
-            (link.url, DiscoveryContext(via=section_url, title=link.text))
-            for link in article_links(html, page_url=final.url)
-        ]
+        links = article_links(
+            html,
+            page_url=final.url,
+            include=outlet.section_include,
+            exclude=outlet.section_exclude,
+        )
+        return [(link.url, DiscoveryContext(via=section_url, title=link.text)) for link in links]
 
-    def _harvest(
-        self, outlet: Outlet, url: str, context: DiscoveryContext, report: PollReport
-    ) -> None:
-        request = FetchRequest(url=url, outlet=outlet.name, discovery=context)
-        outcome = self._harvester.harvest(request)
-        if isinstance(outcome, Archived):
-            report.archived += 1
-            log.info("%s: archived %s", outlet.name, outcome.record.final_url)
-        elif isinstance(outcome, NotArticle):
-            log.info("%s: not an article (%s): %s", outlet.name, outcome.reason, outcome.url)
-        elif isinstance(outcome, HttpError):
-            log.warning("%s: HTTP %s: %s", outlet.name, outcome.status, outcome.url)
+    def remember(self, outlet: Outlet, report: PollReport, next_in: float, interval: float) -> None:
+        """Store the poll's outcome and when the outlet is next due."""
+        now = self._clock.now()
+        self._catalog.save_outlet_state(
+            OutletState(
+                outlet=report.outlet,
+                last_poll=now.isoformat(timespec="seconds"),
+                next_poll=now.timestamp() + next_in,
+                failures=self.failures.get(report.outlet, 0),
+                last_error=report.errors[0] if report.errors else None,
+                found=report.found,
+                archived=report.queued,
+                interval=interval,
+            )
+        )
+
+    def schedule_after(self, outlet: Outlet, report: PollReport) -> float:
+        """Decide when ``outlet`` is polled next, remember it, and return the delay."""
+        failures = self.failures.get(outlet.name, 0)
+        stored = self._catalog.outlet_states().get(outlet.name)
+        interval = stored.interval if stored and stored.interval else outlet.poll_every
+        if failures:
+            delay = backoff_delay(outlet.poll_every, failures)
         else:
-            log.warning("%s: %s", outlet.name, outcome.reason)
+            interval = next_interval(interval, outlet.interval_bounds, report)
+            # Jitter (up to 10%) spreads outlets that share an interval over time.
+            delay = interval * (1 + random.uniform(0, 0.1))
+        _log_report(report, delay)
+        self.remember(outlet, report, delay, interval)
+        return delay
+
+    # -- stopping -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop taking work and cancel fetches in flight (their URLs stay pending)."""
+        self.stopping.set()
+        cancel = getattr(self._fetcher, "cancel", None)
+        if callable(cancel):
+            cancel()
+        self.frontier.close()
+
+    def join(self, timeout: float) -> None:
+        """Wait (bounded) for the threads, then for the page being archived, if any."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self._archive_lock.acquire(timeout=max(0.1, deadline - time.monotonic())):
+            self._archive_lock.release()
+        else:
+            log.warning("stopping while a page is still being archived")
+
+    @contextmanager
+    def idle(self) -> Iterator[None]:
+        """Hold the archive lock (no page is being archived) -- for closing the store."""
+        with self._archive_lock:
+            yield
+
+    def drained(self, horizon: float) -> bool:
+        """True when nothing is queued or in flight and no retry falls due within ``horizon``
+        seconds, and no poll is waiting."""
+        counts = self.frontier.counts()
+        if counts["queued"] or counts["in_flight"] or not self._polls.empty():
+            return False
+        due = self.frontier.next_retry()
+        return due is None or due > self._now() + horizon
+
+    def progress_line(self, polls_done: int, polls_total: int) -> str:
+        """One line of progress for long runs."""
+        s, counts = self.stats, self.frontier.counts()
+        elapsed = max(1e-6, time.monotonic() - s.started)
+        return (
+            f"progress: {polls_done}/{polls_total} outlets polled, {s.fetched} fetched "
+            f"({s.fetched / elapsed:.1f}/s), {s.archived} archived, {counts['queued']} queued, "
+            f"{counts['in_flight']} in flight, {counts['waiting']} waiting to retry, "
+            f"{s.given_up} given up"
+        )
+
+
+_Found = tuple[str, DiscoveryContext]
+
+
+def _transient(outcome: FetchResult | Outcome) -> str | None:
+    """Why ``outcome`` is worth retrying later, or None when the URL is finished."""
+    if isinstance(outcome, HttpError) and outcome.status in TRANSIENT_STATUSES:
+        return f"HTTP {outcome.status}"
+    if isinstance(outcome, FetchFailed):
+        reason = outcome.reason
+        if reason.startswith(("redirect loop", "more than")):
+            return None
+        return reason
+    return None
 
 
 def _log_unsupported(settings: Settings) -> None:
@@ -218,40 +609,111 @@ def _log_report(report: PollReport, next_in: float | None = None) -> None:
     when = f"; next poll in {next_in:.0f}s" if next_in is not None else ""
     for error in report.errors:
         log.error("%s: %s%s", report.outlet, error, when)
+    unchanged = f", {report.not_modified} unchanged (304)" if report.not_modified else ""
     log.info(
-        "%s: polled: %d items, %d new archived, %d already seen%s",
+        "%s: polled: %d items, %d new queued, %d already seen%s%s",
         report.outlet,
         report.found,
-        report.archived,
+        report.queued,
         report.skipped,
+        unchanged,
         when,
     )
 
 
-def run_daemon(settings: Settings, *, once: bool, clock: Clock | None = None) -> int:
-    """Run until SIGTERM/SIGINT (or, with ``once``, after one poll of every outlet).
+@contextmanager
+def _signals(on_signal: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """SIGTERM/SIGINT handlers for the main thread (not installable from other threads)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
-    Returns the exit code: 0, or 4 when ``once`` and every outlet failed.
+
+def run_daemon(settings: Settings, *, once: bool, clock: Clock | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or, with ``once``, until every outlet was polled once and the
+    frontier is drained). Returns the exit code: 0, or 4 when ``once`` and every outlet failed.
+    Raises ArchiveError when the archive cannot be written.
     """
     clock = clock or SystemClock()
     _log_unsupported(settings)
     with Harvester(settings, clock=clock) as harvester:
-        poller = OutletPoller(harvester)
-        if once:
-            reports = []
-            for index, outlet in enumerate(settings.outlets, 1):
-                log.info("[%d/%d] polling %s", index, len(settings.outlets), outlet.name)
-                reports.append(poller.poll(outlet))
-                _log_report(reports[-1])
-                poller.remember(reports[-1], clock, outlet.poll_every)
-            all_failed = all(r.errors and not r.archived and not r.found for r in reports)
-            return 4 if reports and all_failed else 0
-        return _run_scheduled(settings, poller, clock)
+        crawler = Crawler(harvester, clock=clock)
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info(
+                "received %s: stopping (fetches in flight stay queued for the next run)",
+                signal.Signals(signum).name,
+            )
+            crawler.stop()
+
+        with _signals(on_signal):
+            crawler.start(settings.fetch.workers)
+            try:
+                code = _run_once(settings, crawler) if once else _run_scheduled(settings, crawler)
+            finally:
+                crawler.stop()
+                crawler.join(STOP_GRACE)
+                with crawler.idle():
+                    harvester.close()  # (closing twice is safe: the with block closes again)
+    if crawler.fatal:
+        raise crawler.fatal[0]
+    log.info("daemon stopped")
+    return code
 
 
-def _run_scheduled(settings: Settings, poller: OutletPoller, clock: Clock) -> int:
-    stop = threading.Event()
-    fatal: list[ArchiveError] = []
+def _run_once(settings: Settings, crawler: Crawler) -> int:
+    reports: list[PollReport] = []
+    lock = threading.Lock()
+
+    def done(outlet: Outlet) -> Callable[[PollReport], None]:
+        def record(report: PollReport) -> None:
+            _log_report(report)
+            crawler.remember(outlet, report, outlet.poll_every, outlet.poll_every)
+            with lock:
+                reports.append(report)
+
+        return record
+
+    for outlet in settings.outlets:
+        crawler.submit_poll(outlet, done(outlet))
+    total = len(settings.outlets)
+    last_progress = time.monotonic()
+    while not crawler.stopping.wait(0.1):
+        with lock:
+            polled = len(reports)
+        if polled == total and crawler.drained(ONCE_RETRY_WAIT):
+            break
+        if time.monotonic() - last_progress >= PROGRESS_EVERY:
+            last_progress = time.monotonic()
+            log.info("%s", crawler.progress_line(polled, total))
+    waiting = crawler.frontier.counts()["waiting"]
+    if waiting:
+        log.info("%d URL(s) wait for a retry; they stay queued for the next run", waiting)
+    s = crawler.stats
+    log.info(
+        "run finished: %d outlets polled, %d fetched, %d archived, %d not articles, "
+        "%d refused, %d HTTP errors, %d retries, %d given up",
+        len(reports),
+        s.fetched,
+        s.archived,
+        s.not_articles,
+        s.refused,
+        s.http_errors,
+        s.retried,
+        s.given_up,
+    )
+    all_failed = bool(reports) and all(r.failed for r in reports)
+    return 4 if all_failed else 0
+
+
+def _run_scheduled(settings: Settings, crawler: Crawler) -> int:
+    clock = crawler.clock
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -260,64 +722,36 @@ def _run_scheduled(settings: Settings, poller: OutletPoller, clock: Clock) -> in
 
     def schedule(outlet: Outlet, delay: float) -> None:
         scheduler.add_job(
-            job,
+            crawler.submit_poll,
             "date",
             run_date=clock.now() + timedelta(seconds=delay),
-            args=[outlet],
+            args=[outlet, after(outlet)],
             id=outlet.name,
             replace_existing=True,
         )
 
-    def job(outlet: Outlet) -> None:
-        if stop.is_set():
-            return
-        try:
-            report = poller.poll(outlet)
-        except ArchiveError as exc:
-            # The archive cannot take more work: stop cleanly and report it as the exit status.
-            fatal.append(exc)
-            stop.set()
-            return
-        except Exception:
-            # A bug in one poll must not kill the daemon: log it, back off, carry on.
-            log.exception("%s: poll failed", outlet.name)
-            poller.failures[outlet.name] = poller.failures.get(outlet.name, 0) + 1
-            schedule(outlet, backoff_delay(outlet.poll_every, poller.failures[outlet.name]))
-            return
-        failures = poller.failures.get(outlet.name, 0)
-        if failures:
-            delay = backoff_delay(outlet.poll_every, failures)
-        else:
-            # Jitter (up to 10%) spreads outlets that share a poll_every over time.
-            delay = outlet.poll_every * (1 + random.uniform(0, 0.1))
-        _log_report(report, delay)
-        poller.remember(report, clock, delay)
-        schedule(outlet, delay)
+    def after(outlet: Outlet) -> Callable[[PollReport], None]:
+        def reschedule(report: PollReport) -> None:
+            if not crawler.stopping.is_set():
+                schedule(outlet, crawler.schedule_after(outlet, report))
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info(
-            "received %s: finishing the current poll, then stopping", signal.Signals(signum).name
-        )
-        stop.set()
+        return reschedule
 
     now = clock.now().timestamp()
-    due = {name: state.next_poll for name, state in poller.states().items()}
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    due = {name: state.next_poll for name, state in crawler.outlet_states().items()}
+    scheduler.start()
     try:
-        scheduler.start()
         for outlet in settings.outlets:
             # Resume the schedule the catalog remembers; never-polled outlets go now.
             schedule(outlet, max(0.0, due.get(outlet.name, now) - now))
         log.info(
-            "daemon started: %d outlets, archive %s", len(settings.outlets), settings.archive.dir
+            "daemon started: %d outlets, %d workers, archive %s",
+            len(settings.outlets),
+            settings.fetch.workers,
+            settings.archive.dir,
         )
-        while not stop.wait(1.0):
+        while not crawler.stopping.wait(1.0):
             pass
     finally:
-        scheduler.shutdown(wait=True)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if fatal:
-        raise fatal[0]
-    log.info("daemon stopped")
+        scheduler.shutdown(wait=False)
     return 0

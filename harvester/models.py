@@ -55,6 +55,18 @@ class DiscoveryContext:
             "source_url": self.source_url,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DiscoveryContext:
+        """The inverse of :meth:`to_json` (the frontier stores contexts as JSON)."""
+        published = data.get("published")
+        return cls(
+            via=data.get("via"),
+            title=data.get("title"),
+            published=datetime.fromisoformat(published) if published else None,
+            source_name=data.get("source_name"),
+            source_url=data.get("source_url"),
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class FetchRequest:

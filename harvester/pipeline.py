@@ -38,6 +38,7 @@ from harvester.models import (
     ExportRecord,
     FetchFailed,
     FetchRequest,
+    FetchResult,
     HttpError,
     NotArticle,
     Original,
@@ -397,7 +398,29 @@ def harvest_one(
     stories: StoryBook,
 ) -> Outcome:
     """Fetch, archive, extract and clean one URL. Raises ArchiveError only."""
-    result = fetcher.fetch(request.url)
+    return process_result(
+        request,
+        fetcher.fetch(request.url),
+        store=store,
+        settings=settings,
+        extractor=extractor,
+        templates=templates,
+        stories=stories,
+    )
+
+
+def process_result(
+    request: FetchRequest,
+    result: FetchResult,
+    *,
+    store: ArchiveStore,
+    settings: Settings,
+    extractor: ArticleExtractor,
+    templates: TemplateBook,
+    stories: StoryBook,
+) -> Outcome:
+    """Archive a fetch's exchanges, then extract, clean and place the article (the half of
+    :func:`harvest_one` after the network). Raises ArchiveError only."""
     captures = [_archive_exchange(store, exchange) for exchange in result.chain]
     if isinstance(result, Refused | FetchFailed):
         return result
@@ -492,6 +515,18 @@ class Harvester(Closeable):
             now=self.clock.now().timestamp(),
             canonical_name=canonical_name,
             is_wire=lambda name: context.wires.resolve(name) is not None,
+        )
+
+    def process(self, request: FetchRequest, result: FetchResult) -> Outcome:
+        """:func:`process_result` with this harvester's ports (no attribution following)."""
+        return process_result(
+            request,
+            result,
+            store=self.store,
+            settings=self.settings,
+            extractor=self.extractor,
+            templates=self.templates,
+            stories=self.stories,
         )
 
     def harvest(self, request: FetchRequest) -> Outcome:

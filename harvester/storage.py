@@ -25,6 +25,7 @@ from harvester.config import ArchiveSettings, FetchSettings
 from harvester.errors import ArchiveError, ArchiveLockedError
 from harvester.lifetime import Closeable
 from harvester.version import __version__
+from harvester.warc.reconcile import reconcile_catalog
 from harvester.warc.repair import repair_open_files
 from harvester.warc.writer import WarcFileWriter
 
@@ -96,6 +97,8 @@ class ArchiveStore(Closeable):
         # We hold the lock, so any .open file is a dead writer's: cut it back and close it.
         self.repairs = repair_open_files(self.root)
         self.catalog = SqliteCatalog(self.root / CATALOG_NAME)
+        # Captures a killed process wrote but never indexed join the catalog now.
+        self.reconciled = reconcile_catalog(self.root, self.catalog)
         self.writer = WarcFileWriter(
             self.root,
             prefix=settings.prefix,
@@ -103,6 +106,7 @@ class ArchiveStore(Closeable):
             clock=clock,
             new_id=new_id,
             info=warcinfo_fields(fetch),
+            on_close=self.catalog.mark_warc_complete,
         )
 
     def close(self) -> None:

@@ -17,10 +17,11 @@ cap ourselves.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
-import time
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -56,9 +57,58 @@ _ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 class Fetcher(Protocol):
     """The fetch seam. ``fetch`` returns Fetched | Refused | FetchFailed and does not raise."""
 
-    def fetch(self, url: str) -> FetchResult:
-        """Fetch ``url`` following redirects; see the module docstring for each outcome."""
+    def fetch(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchResult:
+        """Fetch ``url`` following redirects; see the module docstring for each outcome.
+
+        ``headers`` go with the first request only (conditional request validators)."""
         ...
+
+
+class HostGate:
+    """At most ``per_host`` requests at a time to one host (``host:port``), and a pause of
+    ``delay`` seconds between the end of one request to a host and the start of the next.
+
+    Thread-safe; the daemon's worker pool and its discovery polls share one gate, so the limits
+    hold whichever thread asks. Waiting for a turn is on ``cancelled`` so a stopping daemon
+    does not sit out a Crawl-delay.
+    """
+
+    def __init__(
+        self, per_host: int, cancelled: threading.Event, sleep: Callable[[float], object]
+    ) -> None:
+        self._per_host = max(1, per_host)
+        self._cancelled = cancelled
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._ready_at: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def turn(self, netloc: str, delay: float, monotonic: Callable[[], float]) -> Iterator[None]:
+        """Hold one of the host's slots for one request, after its delay has passed."""
+        with self._lock:
+            slot = self._slots.setdefault(netloc, threading.BoundedSemaphore(self._per_host))
+        while not slot.acquire(timeout=0.25):
+            if self._cancelled.is_set():
+                break
+        else:
+            try:
+                with self._lock:
+                    wait = self._ready_at.get(netloc, 0.0) - monotonic()
+                if wait > 0:
+                    self._sleep(wait)
+                yield
+            finally:
+                with self._lock:
+                    self._ready_at[netloc] = monotonic() + delay
+                slot.release()
+            return
+        yield  # cancelled while waiting: the caller's request fails fast on the cancel check
+
+    def ready_in(self, netloc: str, monotonic: Callable[[], float]) -> float:
+        """Seconds until ``netloc`` may be asked again (0 when free now)."""
+        with self._lock:
+            return max(0.0, self._ready_at.get(netloc, 0.0) - monotonic())
 
 
 class _TooLarge(Exception):
@@ -67,6 +117,10 @@ class _TooLarge(Exception):
 
 class _Deadline(Exception):
     """Internal: the overall deadline passed while reading."""
+
+
+class _Cancelled(Exception):
+    """Internal: the fetcher was cancelled (the daemon is stopping) while reading."""
 
 
 @dataclass
@@ -88,15 +142,19 @@ class HttpFetcher(Closeable):
         *,
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock or SystemClock()
-        self._sleep = sleep
-        # monotonic time of the last request per host:port, for per_host_delay
-        self._last_request: dict[str, float] = {}
+        self._cancelled = threading.Event()
+        self._sleep: Callable[[float], object] = (
+            sleep if sleep is not None else self._cancelled.wait
+        )
+        self._gate = HostGate(settings.per_host_connections, self._cancelled, self._sleep)
         # monotonic time until which a host asked us (Retry-After) to stay away
         self._paused_until: dict[str, float] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+        self._robots_guard = threading.Lock()
         self._policy = AddressPolicy(
             allow_private_networks=settings.allow_private_networks,
             allow_hosts=settings.allow_hosts,
@@ -128,12 +186,31 @@ class HttpFetcher(Closeable):
         """Close the connection pool."""
         self._client.close()
 
-    def fetch(self, url: str) -> FetchResult:
-        """Fetch ``url``, following up to ``max_redirects`` redirects (see module docstring)."""
+    def cancel(self) -> None:
+        """Make fetches in progress fail fast ("cancelled") and later ones fail at once."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._cancelled.is_set()
+
+    def host_ready_in(self, netloc: str) -> float:
+        """Seconds until ``netloc`` (``host:port``, lower case) may be asked again: its delay
+        since the last request, or a Retry-After pause; 0 when it is free. The daemon's
+        frontier uses it to pick hosts."""
+        paused = self._paused_until.get(netloc, 0.0) - self._clock.monotonic()
+        return max(paused, self._gate.ready_in(netloc, self._clock.monotonic))
+
+    def fetch(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchResult:
+        """Fetch ``url``, following up to ``max_redirects`` redirects (see module docstring).
+
+        ``headers`` (e.g. If-None-Match) are sent with the first request only."""
         deadline = self._clock.monotonic() + self._settings.deadline
         chain: list[Exchange] = []
         seen: set[str] = set()
         current = url
+        extra = dict(headers or {})
         for _ in range(self._settings.max_redirects + 1):
             if current in seen:
                 return FetchFailed(
@@ -144,7 +221,8 @@ class HttpFetcher(Closeable):
                 stop = self._robots_refusal(current, deadline)
                 if stop is not None:
                     return _with_chain(stop, chain)
-            result = self._exchange_with_retries(current, deadline)
+            result = self._exchange_with_retries(current, deadline, extra)
+            extra = {}
             if not isinstance(result, Exchange):
                 return _with_chain(result, chain)
             chain.append(result)
@@ -158,7 +236,9 @@ class HttpFetcher(Closeable):
             chain=tuple(chain),
         )
 
-    def _exchange_with_retries(self, url: str, deadline: float) -> Exchange | Refused | FetchFailed:
+    def _exchange_with_retries(
+        self, url: str, deadline: float, headers: Mapping[str, str]
+    ) -> Exchange | Refused | FetchFailed:
         """One exchange, retried on 429/503 when the server asks for a short wait.
 
         A Retry-After (seconds or an HTTP date) up to RETRY_WAIT_CAP is waited out, at most
@@ -172,7 +252,7 @@ class HttpFetcher(Closeable):
                 url=url, reason=f"host {netloc} asked us to wait {paused:.0f}s more (Retry-After)"
             )
         for attempt in range(MAX_RETRIES + 1):
-            result = self._exchange(url, deadline, self._settings.max_page_bytes)
+            result = self._exchange(url, deadline, self._settings.max_page_bytes, headers=headers)
             if not isinstance(result, Exchange) or result.status not in (429, 503):
                 return result
             wait = _retry_after(result.header("retry-after"), self._clock.now())
@@ -192,17 +272,20 @@ class HttpFetcher(Closeable):
         """Why robots.txt stops ``url`` (a refusal, or a failure to fetch robots.txt), or None."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        rules = self._robots.rules.get(origin)
-        if rules is None:
-            loaded = self._load_robots(origin + "/robots.txt", deadline)
-            if isinstance(loaded, FetchFailed):
-                # Not cached: the network may come back. RFC 9309 says unreachable means
-                # disallow, so the URL is not fetched; the user sees the network failure.
-                return FetchFailed(url=url, reason=f"robots.txt unreachable: {loaded.reason}")
-            if isinstance(loaded, Refused):
-                # The guard refused the host itself: say that, not "robots disallows".
-                return Refused(url=url, reason=loaded.reason)
-            rules = self._robots.rules[origin] = loaded
+        with self._robots_guard:
+            origin_lock = self._robots_locks.setdefault(origin, threading.Lock())
+        with origin_lock:  # one robots.txt fetch per origin, however many threads ask
+            rules = self._robots.rules.get(origin)
+            if rules is None:
+                loaded = self._load_robots(origin + "/robots.txt", deadline)
+                if isinstance(loaded, FetchFailed):
+                    # Not cached: the network may come back. RFC 9309 says unreachable means
+                    # disallow, so the URL is not fetched; the user sees the network failure.
+                    return FetchFailed(url=url, reason=f"robots.txt unreachable: {loaded.reason}")
+                if isinstance(loaded, Refused):
+                    # The guard refused the host itself: say that, not "robots disallows".
+                    return Refused(url=url, reason=loaded.reason)
+                rules = self._robots.rules[origin] = loaded
         if rules.allowed(url):
             return None
         return Refused(url=url, reason=f"refused: robots.txt of {parts.netloc} disallows {url}")
@@ -223,16 +306,38 @@ class HttpFetcher(Closeable):
         return rules_for_status(404, b"", ua)  # RFC 9309 2.3.1.2: too many redirects -> 4xx
 
     def _exchange(
-        self, url: str, deadline: float, cap: int, *, truncate: bool = False
+        self,
+        url: str,
+        deadline: float,
+        cap: int,
+        *,
+        truncate: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Exchange | Refused | FetchFailed:
-        """One request/response. With ``truncate`` a body over ``cap`` is cut, else refused."""
+        """One request/response, in the host's turn (see HostGate). With ``truncate`` a body
+        over ``cap`` is cut, else refused."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return Refused(url=url, reason=f"refused: not an http(s) URL: {url}")
-        self._wait_for_host(parts.netloc.lower(), f"{parts.scheme}://{parts.netloc}")
+        netloc = parts.netloc.lower()
+        delay = self._host_delay(f"{parts.scheme}://{parts.netloc}")
+        with self._gate.turn(netloc, delay, self._clock.monotonic):
+            if self._cancelled.is_set():
+                return FetchFailed(url=url, reason=f"cancelled: {url}")
+            return self._exchange_now(url, deadline, cap, truncate=truncate, headers=headers)
+
+    def _exchange_now(
+        self,
+        url: str,
+        deadline: float,
+        cap: int,
+        *,
+        truncate: bool,
+        headers: Mapping[str, str] | None,
+    ) -> Exchange | Refused | FetchFailed:
         started = self._clock.now()
         try:
-            request = self._client.build_request("GET", url)
+            request = self._client.build_request("GET", url, headers=headers)
             response = self._client.send(request, stream=True)
         except RefusedError as exc:
             return Refused(url=url, reason=str(exc))
@@ -251,6 +356,8 @@ class HttpFetcher(Closeable):
             return FetchFailed(
                 url=url, reason=f"deadline of {self._settings.deadline:g}s exceeded: {url}"
             )
+        except _Cancelled:
+            return FetchFailed(url=url, reason=f"cancelled: {url}")
         except httpx.TimeoutException:
             return FetchFailed(url=url, reason=f"timeout after {self._settings.timeout:g}s: {url}")
         except httpx.HTTPError as exc:
@@ -271,19 +378,14 @@ class HttpFetcher(Closeable):
             peer_ip=_peer_ip(response),
         )
 
-    def _wait_for_host(self, netloc: str, origin: str) -> None:
-        """Sleep until ``per_host_delay`` (or the host's robots.txt Crawl-delay, capped at
-        CRAWL_DELAY_CAP) has passed since the last request to this host."""
+    def _host_delay(self, origin: str) -> float:
+        """``per_host_delay``, or the host's robots.txt Crawl-delay (capped at
+        CRAWL_DELAY_CAP) when that is longer."""
         delay = self._settings.per_host_delay
         rules = self._robots.rules.get(origin)
         if rules is not None and rules.crawl_delay:
             delay = max(delay, min(rules.crawl_delay, CRAWL_DELAY_CAP))
-        last = self._last_request.get(netloc)
-        if delay > 0 and last is not None:
-            remaining = last + delay - self._clock.monotonic()
-            if remaining > 0:
-                self._sleep(remaining)
-        self._last_request[netloc] = self._clock.monotonic()
+        return delay
 
     def _read_body(
         self, response: httpx.Response, deadline: float, cap: int, *, truncate: bool
@@ -309,6 +411,8 @@ class HttpFetcher(Closeable):
             chunks.append(chunk)
             if self._clock.monotonic() > deadline:
                 raise _Deadline
+            if self._cancelled.is_set():
+                raise _Cancelled
         return b"".join(chunks), False
 
 

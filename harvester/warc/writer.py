@@ -50,6 +50,7 @@ class WarcFileWriter(Closeable):
         new_id: Callable[[], str],
         info: Mapping[str, str],
         hostname: str | None = None,
+        on_close: Callable[[str], None] | None = None,
     ) -> None:
         self._root = root
         self._prefix = prefix
@@ -60,6 +61,7 @@ class WarcFileWriter(Closeable):
         host = hostname or socket.gethostname() or "localhost"
         self._host = "".join(c if c.isalnum() or c in "-." else "-" for c in host)[:63]
         self._serial = 0
+        self._on_close = on_close
         self._file: IO[bytes] | None = None
         self._final: Path | None = None
         self._warc: WARCWriter | None = None
@@ -108,9 +110,12 @@ class WarcFileWriter(Closeable):
         except OSError as exc:
             raise ArchiveError(f"cannot close WARC file {self._final}: {exc}") from exc
         finally:
+            closed = self._final
             self._file = None
             self._warc = None
             self._final = None
+        if self._on_close is not None:
+            self._on_close(self._relative(closed))
 
     def _relative(self, path: Path) -> str:
         return path.relative_to(self._root).as_posix()

@@ -1,0 +1,167 @@
+"""The frontier in memory: which URL a free worker fetches next.
+
+The catalog's ``frontier`` table is the durable copy (a URL is written there when discovery
+finds it and deleted when it is finished, so a hard kill loses nothing and an in-flight fetch
+is simply pending again after a restart). This module is the dispatcher over the pending rows:
+
+* one FIFO queue per host (``host:port``), served round-robin, so one big outlet cannot starve
+  the others;
+* a host is handed to at most ``per_host`` workers at a time (``per_host_connections``; the
+  fetcher's gate is the hard limit, the frontier avoids handing workers a host they would only
+  wait for) and not before its politeness delay has passed (``ready_in``);
+* URLs waiting for a retry sit in a time heap until they are due.
+
+Thread-safe: workers block in :meth:`Frontier.take`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from harvester.catalog import FrontierItem
+
+__all__ = ["Frontier", "RetryPolicy"]
+
+# How long a URL that used up its retries rests before discovery may queue it again.
+GIVE_UP_REST = 86400.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """Transient failures are retried ``retries`` times, ``delay`` seconds after the first
+    failure and four times longer after each next one; then the URL is given up on for a day."""
+
+    retries: int = 3
+    delay: float = 30.0
+
+    def next_try(self, attempts: int, now: float) -> tuple[float, bool]:
+        """(when to try again, whether this is giving up) after ``attempts`` failed tries."""
+        if attempts > self.retries:
+            return now + GIVE_UP_REST, True
+        return now + self.delay * 4 ** (attempts - 1), False
+
+
+class Frontier:
+    """Pending URLs by host, handed out one host at a time (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], float],
+        ready_in: Callable[[str], float],
+        per_host: int = 1,
+    ) -> None:
+        self._now = now
+        self._per_host = max(1, per_host)
+        self._ready_in = ready_in
+        self._cond = threading.Condition()
+        self._queues: dict[str, deque[FrontierItem]] = {}
+        self._hosts: deque[str] = deque()  # round-robin order of hosts with queued items
+        self._busy: dict[str, int] = {}  # host -> items handed out and not finished
+        self._later: list[tuple[float, int, FrontierItem]] = []
+        self._tie = itertools.count()
+        self._urls: set[str] = set()
+        self._closed = False
+
+    def add(self, items: Iterable[FrontierItem]) -> int:
+        """Queue items (those already queued or in flight are ignored); returns how many."""
+        added = 0
+        with self._cond:
+            for item in items:
+                if item.url in self._urls:
+                    continue
+                self._urls.add(item.url)
+                if item.not_before > self._now():
+                    heapq.heappush(self._later, (item.not_before, next(self._tie), item))
+                else:
+                    self._queue(item)
+                added += 1
+            if added:
+                self._cond.notify_all()
+        return added
+
+    def _queue(self, item: FrontierItem) -> None:
+        queue = self._queues.get(item.host)
+        if queue is None:
+            queue = self._queues[item.host] = deque()
+            self._hosts.append(item.host)
+        queue.append(item)
+
+    def take(self, timeout: float) -> FrontierItem | None:
+        """The next item whose host is free and rested, waiting up to ``timeout`` seconds for
+        one; None on timeout or once closed. The caller must :meth:`finish` or :meth:`retry`."""
+        deadline = self._now() + timeout
+        with self._cond:
+            while not self._closed:
+                now = self._now()
+                while self._later and self._later[0][0] <= now:
+                    self._queue(heapq.heappop(self._later)[2])
+                soonest = deadline
+                if self._later:
+                    soonest = min(soonest, self._later[0][0])
+                for _ in range(len(self._hosts)):
+                    host = self._hosts[0]
+                    self._hosts.rotate(-1)
+                    if self._busy.get(host, 0) >= self._per_host:
+                        continue
+                    wait = self._ready_in(host)
+                    if wait > 0:
+                        soonest = min(soonest, now + wait)
+                        continue
+                    item = self._queues[host].popleft()
+                    if not self._queues[host]:
+                        del self._queues[host]
+                        self._hosts.remove(host)
+                    self._busy[host] = self._busy.get(host, 0) + 1
+                    return item
+                if now >= deadline:
+                    return None
+                self._cond.wait(max(0.01, min(soonest, deadline) - now))
+        return None
+
+    def finish(self, item: FrontierItem) -> None:
+        """``item`` is done (or left for a later run): its host is free again."""
+        with self._cond:
+            self._release(item.host)
+            self._urls.discard(item.url)
+            self._cond.notify_all()
+
+    def _release(self, host: str) -> None:
+        left = self._busy.get(host, 0) - 1
+        if left > 0:
+            self._busy[host] = left
+        else:
+            self._busy.pop(host, None)
+
+    def retry(self, item: FrontierItem) -> None:
+        """Try ``item`` again once ``item.not_before`` has passed; its host is free again."""
+        with self._cond:
+            self._release(item.host)
+            heapq.heappush(self._later, (item.not_before, next(self._tie), item))
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Wake every waiting worker; :meth:`take` returns None from now on."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def counts(self) -> dict[str, int]:
+        """``queued`` (ready, or resting for politeness), ``waiting`` (for a retry) and
+        ``in_flight``."""
+        with self._cond:
+            return {
+                "queued": sum(len(q) for q in self._queues.values()),
+                "waiting": len(self._later),
+                "in_flight": sum(self._busy.values()),
+            }
+
+    def next_retry(self) -> float | None:
+        """When the earliest retry falls due (Unix time), or None."""
+        with self._cond:
+            return self._later[0][0] if self._later else None
