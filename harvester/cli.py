@@ -393,13 +393,22 @@ _COMMANDS = {
 }
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (an embedding program or
+    a test harness may swap it after ``main`` has returned)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     debug = os.environ.get("HARVESTER_DEBUG") == "1"
     try:
         args = build_parser().parse_args(argv)
         debug = debug or args.debug
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(
             _JsonFormatter()
             if args.log_format == "json"

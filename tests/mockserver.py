@@ -158,6 +158,9 @@ class Route:
     lie_extra: int = 100
     # hang
     hang_seconds: float = 60.0
+    # validators: answer 304 when If-None-Match / If-Modified-Since match the route's ETag /
+    # Last-Modified header (normal behaviour only)
+    conditional: bool = False
     # requests this route has seen (counted by the server)
     hits: int = field(default=0, init=False, compare=False)
 
@@ -251,6 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         mock = self.server.mock
+        started = time.monotonic()
         try:
             body = self._read_request_body()
             mock._log(
@@ -273,9 +277,23 @@ class _Handler(BaseHTTPRequestHandler):
             if route.delay > 0 and mock._stop.wait(route.delay):
                 self.close_connection = True
                 return
+            if route.conditional and self._not_modified(route):
+                self._send_head(304, route, None, content_type="")
+                return
             _BEHAVIOUR_METHODS[route.behaviour](self, route, hit)
         except _DISCONNECT:
             self.close_connection = True
+        finally:
+            mock._span(_request_target(self.path), started, time.monotonic())
+
+    def _not_modified(self, route: Route) -> bool:
+        sent = {k.lower(): v for k, v in route.headers}
+        etag, modified = sent.get("etag"), sent.get("last-modified")
+        asked_etag = self.headers.get("If-None-Match")
+        if asked_etag is not None:
+            return etag is not None and asked_etag == etag
+        asked_since = self.headers.get("If-Modified-Since")
+        return asked_since is not None and modified is not None and asked_since == modified
 
     # -- behaviours -----------------------------------------------------------------------------
 
@@ -452,6 +470,8 @@ class MockServer:
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[LoggedRequest] = []
+        # (request target, monotonic start, monotonic end of the answer) per request
+        self.spans: list[tuple[str, float, float]] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -562,6 +582,10 @@ class MockServer:
     def _log(self, request: LoggedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def _span(self, target: str, started: float, ended: float) -> None:
+        with self._lock:
+            self.spans.append((target, started, ended))
 
     def requests_for(self, path: str) -> list[LoggedRequest]:
         """Logged requests for ``path``: exact match if it has a ``?query``, else any query."""
