@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config/harvester.toml
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run test check lint typecheck dockerlint bench clean
+.PHONY: venv run demo test test-fast check lint typecheck dockerlint bench clean
 
 venv: $(STAMP)
 
@@ -21,9 +21,17 @@ $(STAMP): pyproject.toml
 run: venv
 	$(BIN)/harvester run --config $(CONFIG)
 
-## test: the whole test suite (local servers only, never the internet)
+## demo: harvest a bundled local newsroom (offline) and print its stories, originals, copies
+demo: venv
+	$(BIN)/harvester demo
+
+## test: the whole test suite incl. the slow tier (local servers only, never the internet)
 test: venv
 	$(BIN)/python -m pytest
+
+## test-fast: the suite without the slow tier (kill trials)
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow"
 
 ## check: ruff (lint + format), mypy strict on harvester/, hadolint on the Dockerfile
 check: lint typecheck dockerlint
