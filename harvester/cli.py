@@ -306,6 +306,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         states = catalog.outlet_states()
         counts = catalog.article_counts()
         totals = catalog.counts()
+        try:
+            frontier = catalog.frontier_counts()
+        except ArchiveError:  # a catalog no daemon of this version has opened yet
+            frontier = {"pending": 0, "failed": 0}
     names = list(dict.fromkeys([*(o.name for o in settings.outlets), *states]))
     rows = []
     for name in names:
@@ -320,20 +324,30 @@ def cmd_status(args: argparse.Namespace) -> int:
                 )
                 if state
                 else None,
+                "poll_interval": state.interval if state else None,
                 "failures": state.failures if state else 0,
                 "last_error": state.last_error if state else None,
             }
         )
     if args.format == "json":
-        print(json.dumps({"outlets": rows, "totals": totals}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"outlets": rows, "totals": totals, "frontier": frontier},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return EXIT_OK
     print(f"archive {settings.archive.dir}: {totals['articles']} article records, "
-          f"{totals['captures']} captures")  # fmt: skip
+          f"{totals['captures']} captures; frontier: {frontier['pending']} pending, "
+          f"{frontier['failed']} given up for now")  # fmt: skip
     for row in rows:
         polled = row["last_poll"] or "never polled"
         print(
             f"{row['outlet']}: {row['articles']} articles; last poll {polled}; "
-            f"next {row['next_poll'] or '-'}; failures {row['failures']}"
+            f"next {row['next_poll'] or '-'}"
+            + (f" (interval {row['poll_interval']:.0f}s)" if row["poll_interval"] else "")
+            + f"; failures {row['failures']}"
         )
         if row["last_error"]:
             print(f"    last error: {row['last_error']}")

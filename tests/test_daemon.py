@@ -5,6 +5,11 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -288,3 +293,78 @@ def test_json_logs(server: MockServer, tmp_path: Path) -> None:
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
     assert lines and all({"time", "level", "logger", "message"} <= set(x) for x in lines)
     assert any("Courier: archived" in x["message"] for x in lines)
+
+
+def _spawn_daemon(config: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "harvester", "run", "--config", str(config), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "HARVESTER_CONFIG"},
+    )
+
+
+def test_sigterm_requeues_a_fetch_in_flight_and_exits_within_10s(
+    server: MockServer, tmp_path: Path
+) -> None:
+    from mockserver import HANG
+
+    from harvester.catalog import CATALOG_NAME, SqliteCatalog
+
+    title, paragraphs = invented_story(80)
+    server.route("/slow", article_page(title=title, paragraphs=paragraphs), behaviour=HANG)
+    server.route("/rss.xml", rss_feed([(title, server.url("/slow"))]), content_type="text/xml")
+    config = outlet_config(tmp_path, server)
+    proc = _spawn_daemon(config)
+    try:
+        for _ in range(400):
+            if server.requests_for("/slow"):
+                break
+            time.sleep(0.05)
+        assert server.requests_for("/slow"), "the daemon never fetched the page"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=15)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert took < 10, f"took {took:.1f}s to stop"
+    assert "Traceback" not in stderr and "daemon stopped" in stderr
+    with SqliteCatalog(tmp_path / "arch" / CATALOG_NAME, readonly=True) as catalog:
+        assert [i.url for i in catalog.frontier("pending")] == [server.url("/slow")]
+        assert catalog.latest_capture(server.url("/slow")) is None
+    assert not list((tmp_path / "arch").rglob("*.open"))
+
+
+def test_offline_outlets_back_off_without_spinning(tmp_path: Path) -> None:
+    """`make run` on a machine without internet: one clear error per outlet, a backoff, no
+    crash, no busy loop."""
+    config = tmp_path / "h.toml"
+    config.write_text(
+        '[archive]\ndir = "arch"\n'
+        '[[outlets]]\nname = "Nowhere Times"\nhome = "https://nowhere.invalid/"\n'
+        'feeds = ["https://nowhere.invalid/rss.xml"]\n'
+        '[[outlets]]\nname = "Void Herald"\nhome = "https://void.invalid/"\n'
+        'sitemaps = ["https://void.invalid/sitemap.xml"]\n',
+        encoding="utf-8",
+    )
+    proc = _spawn_daemon(config)
+    try:
+        time.sleep(4.0)
+        assert proc.poll() is None, "the daemon exited on its own"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if " ERROR " in line]
+    assert len([e for e in errors if "Nowhere Times: feed" in e]) == 1, errors
+    assert len([e for e in errors if "Void Herald: sitemap" in e]) == 1, errors
+    assert all("next poll in 900s" in e for e in errors), errors  # backoff, not a spin
