@@ -465,9 +465,10 @@ class Crawler:
         ]
 
     def _sitemap_items(self, outlet: Outlet, sitemap_url: str) -> list[_Found] | None:
-        final = self._get(sitemap_url)
-        if final is None:
-            return None
+        # The configured sitemap is fetched whole (a 304 for an index would hide which children
+        # changed); its child sitemaps, where the bulk lies, are fetched conditionally.
+        final = self._get(sitemap_url, conditional=False)
+        assert final is not None
         sitemap = parse_sitemap(final.content, sitemap_url=final.url)
         entries = list(sitemap.entries)
         # An index lists child sitemaps; the newest few hold the news (bounded work per poll).
@@ -475,8 +476,9 @@ class Crawler:
             sitemap.sitemaps, key=lambda s: s.lastmod or datetime.min.replace(tzinfo=UTC)
         )[-MAX_CHILD_SITEMAPS:]
         for child in reversed(children):
-            child_final = self._get(child.url, conditional=False)
-            assert child_final is not None
+            child_final = self._get(child.url)
+            if child_final is None:
+                continue  # unchanged since the last poll
             entries.extend(parse_sitemap(child_final.content, sitemap_url=child_final.url).entries)
         return [
             (

@@ -397,3 +397,38 @@ def test_follow_attribution_queues_the_original(
     records = {str(r["final_url"]): r for r in exported(s, capsys)}
     assert set(records) == {wire.url("/wire/700"), paper.url("/copy/700")}
     assert records[paper.url("/copy/700")]["story"] == records[wire.url("/wire/700")]["story"]
+
+
+def test_child_sitemaps_are_fetched_conditionally(
+    hosts: list[MockServer], settings: Settings
+) -> None:
+    a = hosts[0]
+    a.route("/2026/03/01/harbour-deal-signed", story_page(801))
+    urlset = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{a.url('/2026/03/01/harbour-deal-signed')}</loc></url></urlset>"
+    )
+    a.route(
+        "/news.xml",
+        urlset,
+        content_type="application/xml",
+        headers=[("ETag", '"n1"')],
+        conditional=True,
+    )
+    index = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{a.url('/news.xml')}</loc></sitemap></sitemapindex>"
+    )
+    a.route("/sitemap.xml", index, content_type="application/xml", headers=[("ETag", '"i1"')])
+    outlet = Outlet(name="Alpha", home=a.url("/"), sitemaps=(a.url("/sitemap.xml"),))
+    with Harvester(newsroom_settings(settings, outlet)) as harvester:
+        crawler = Crawler(harvester, clock=harvester.clock)
+        assert crawler.poll(outlet).found == 1
+        again = crawler.poll(outlet)
+    assert again.found == 0 and not again.failed
+    assert all("if-none-match" not in r.headers for r in a.requests_for("/sitemap.xml"))
+    children = a.requests_for("/news.xml")
+    assert "if-none-match" not in children[0].headers
+    assert children[1].headers["if-none-match"] == '"n1"'
