@@ -52,6 +52,13 @@ Behaviours (``Route.behaviour``; the module constants hold the names):
     Read the request, never answer: wait up to ``hang_seconds`` (default 60) or until the server
     stops, then close the connection.
 
+``route.conditional`` (normal behaviour): answer ``304 Not Modified`` when the request's
+``If-None-Match`` equals the route's ``ETag`` header (or, without it, ``If-Modified-Since`` equals
+its ``Last-Modified``).
+
+Besides ``requests``, ``MockServer.spans`` logs ``(target, start, end)`` monotonic times of every
+answered request, so tests can assert per-host concurrency and delays from the server's side.
+
 ``route.delay`` (seconds) applies to every behaviour: the server waits that long after logging the
 request and before answering. All waits (``delay``, ``drip``, ``hang``) are on a stop ``Event``,
 and stopping the server also shuts down every open connection socket, so ``__exit__`` returns
