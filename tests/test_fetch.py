@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -199,13 +201,59 @@ def test_robots_fetched_once_per_host(server: MockServer, settings: Settings) ->
     assert len(server.requests_for("/robots.txt")) == 1
 
 
-def test_robots_5xx_means_disallow(settings: Settings) -> None:
+class SkippingClock:
+    """Real time, but monotonic time can be moved forward (cache expiry tests)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def test_robots_5xx_means_disallow_for_a_while(settings: Settings) -> None:
+    from harvester.net import fetch as fetch_module
+
     with MockServer(free_loopback_host(4)) as srv:
         srv.route("/robots.txt", "down", status=503)
         srv.route("/a", article_page())
-        result = fetch(settings, srv.url("/a"))
-        assert isinstance(result, Refused)
-        assert srv.requests_for("/a") == []
+        clock = SkippingClock()
+        with HttpFetcher(settings.fetch, clock=clock) as fetcher:
+            result = fetcher.fetch(srv.url("/a"))
+            # not fetched, and a transient failure (the daemon retries it), not a refusal
+            assert isinstance(result, FetchFailed)
+            assert "unavailable (HTTP 503): everything disallowed for now" in result.reason
+            assert isinstance(fetcher.fetch(srv.url("/a")), FetchFailed)
+            assert len(srv.requests_for("/robots.txt")) == 1  # cached ...
+            srv.route("/robots.txt", "User-agent: *\nAllow: /\n")
+            clock.advance(fetch_module.ROBOTS_ERROR_TTL + 1)  # ... for a while
+            assert isinstance(fetcher.fetch(srv.url("/a")), Fetched)
+        assert len(srv.requests_for("/robots.txt")) == 2
+        assert len(srv.requests_for("/a")) == 1
+
+
+def test_robots_txt_is_fetched_again_after_a_day(settings: Settings) -> None:
+    from harvester.net import fetch as fetch_module
+
+    with MockServer(free_loopback_host(4)) as srv:
+        srv.robots("User-agent: *\nAllow: /\n")
+        srv.route("/a", article_page())
+        clock = SkippingClock()
+        with HttpFetcher(settings.fetch, clock=clock) as fetcher:
+            fetcher.fetch(srv.url("/a"))
+            clock.advance(fetch_module.ROBOTS_TTL - 1)
+            fetcher.fetch(srv.url("/a"))
+            assert len(srv.requests_for("/robots.txt")) == 1
+            srv.robots("User-agent: *\nDisallow: /\n")
+            clock.advance(2)
+            assert isinstance(fetcher.fetch(srv.url("/a")), Refused)
+        assert len(srv.requests_for("/robots.txt")) == 2
 
 
 def test_robots_404_means_allow(settings: Settings) -> None:

@@ -125,9 +125,22 @@ class _Cancelled(Exception):
 
 @dataclass
 class _RobotsCache:
-    """robots.txt rules per origin for the lifetime of one fetcher."""
+    """robots.txt rules per origin, with the monotonic time each answer expires and its status."""
 
     rules: dict[str, RobotsRules] = field(default_factory=dict)
+    expires: dict[str, float] = field(default_factory=dict)
+    status: dict[str, int] = field(default_factory=dict)
+
+
+# RFC 9309 2.4: robots.txt should not be cached for more than 24 hours. An unreachable one (5xx,
+# 429) disallows everything "for a while": we ask again after ROBOTS_ERROR_TTL, and the URLs
+# wait as transient failures (the daemon retries them) rather than being refused for good.
+ROBOTS_TTL = 86400.0
+ROBOTS_ERROR_TTL = 600.0
+
+
+def _robots_error(status: int) -> bool:
+    return status == 429 or status >= 500
 
 
 class HttpFetcher(Closeable):
@@ -274,9 +287,10 @@ class HttpFetcher(Closeable):
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._robots_guard:
             origin_lock = self._robots_locks.setdefault(origin, threading.Lock())
+        cache = self._robots
         with origin_lock:  # one robots.txt fetch per origin, however many threads ask
-            rules = self._robots.rules.get(origin)
-            if rules is None:
+            rules = cache.rules.get(origin)
+            if rules is None or cache.expires[origin] <= self._clock.monotonic():
                 loaded = self._load_robots(origin + "/robots.txt", deadline)
                 if isinstance(loaded, FetchFailed):
                     # Not cached: the network may come back. RFC 9309 says unreachable means
@@ -285,13 +299,26 @@ class HttpFetcher(Closeable):
                 if isinstance(loaded, Refused):
                     # The guard refused the host itself: say that, not "robots disallows".
                     return Refused(url=url, reason=loaded.reason)
-                rules = self._robots.rules[origin] = loaded
+                rules, status = loaded
+                ttl = ROBOTS_ERROR_TTL if _robots_error(status) else ROBOTS_TTL
+                cache.rules[origin], cache.status[origin] = rules, status
+                cache.expires[origin] = self._clock.monotonic() + ttl
+            status = cache.status[origin]
+        if _robots_error(status):
+            return FetchFailed(
+                url=url,
+                reason=f"robots.txt of {parts.netloc} unavailable (HTTP {status}): "
+                f"everything disallowed for now",
+            )
         if rules.allowed(url):
             return None
         return Refused(url=url, reason=f"refused: robots.txt of {parts.netloc} disallows {url}")
 
-    def _load_robots(self, robots_url: str, deadline: float) -> RobotsRules | Refused | FetchFailed:
-        """Fetch and interpret robots.txt (RFC 9309: 5xx = disallow, 4xx = allow)."""
+    def _load_robots(
+        self, robots_url: str, deadline: float
+    ) -> tuple[RobotsRules, int] | Refused | FetchFailed:
+        """Fetch and interpret robots.txt (RFC 9309: 5xx = disallow, 4xx = allow); the rules
+        and the final status."""
         ua = self._settings.user_agent
         current = robots_url
         for _ in range(_ROBOTS_REDIRECTS + 1):
@@ -302,8 +329,8 @@ class HttpFetcher(Closeable):
             if result.status in _REDIRECTS and location:
                 current = urljoin(current, location.strip())
                 continue
-            return rules_for_status(result.status, result.content, ua)
-        return rules_for_status(404, b"", ua)  # RFC 9309 2.3.1.2: too many redirects -> 4xx
+            return rules_for_status(result.status, result.content, ua), result.status
+        return rules_for_status(404, b"", ua), 404  # RFC 9309 2.3.1.2: too many redirects -> 4xx
 
     def _exchange(
         self,
