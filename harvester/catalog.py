@@ -726,27 +726,18 @@ class SqliteCatalog(Closeable):
 
     def frontier_known(self, urls: Sequence[str]) -> set[str]:
         """Which of ``urls`` are waiting in the frontier (pending, or failed and resting)."""
-        known: set[str] = set()
-        for start in range(0, len(urls), 500):
-            batch = list(urls[start : start + 500])
-            marks = ",".join("?" * len(batch))
-            rows = self._rows(
-                f"SELECT url FROM frontier WHERE url IN ({marks})",  # noqa: S608
-                tuple(batch),
-            )
-            known.update(str(r[0]) for r in rows)
-        return known
+        return self._urls_in("SELECT url FROM frontier WHERE url IN ({})", urls)
 
     def captured(self, urls: Sequence[str]) -> set[str]:
         """Which of ``urls`` have a response or revisit record."""
+        return self._urls_in("SELECT DISTINCT url FROM captures WHERE url IN ({})", urls)
+
+    def _urls_in(self, query: str, urls: Sequence[str]) -> set[str]:
+        """The URLs ``query`` (with one ``IN ({})`` placeholder) finds, asked in batches."""
         found: set[str] = set()
         for start in range(0, len(urls), 500):
-            batch = list(urls[start : start + 500])
-            marks = ",".join("?" * len(batch))
-            rows = self._rows(
-                f"SELECT DISTINCT url FROM captures WHERE url IN ({marks})",  # noqa: S608
-                tuple(batch),
-            )
+            batch = tuple(urls[start : start + 500])
+            rows = self._rows(query.format(",".join("?" * len(batch))), batch)
             found.update(str(r[0]) for r in rows)
         return found
 

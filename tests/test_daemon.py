@@ -116,21 +116,9 @@ def test_run_once_from_cli_with_config(server: MockServer, tmp_path: Path) -> No
 
 
 def test_daemon_stops_cleanly_on_sigterm(server: MockServer, tmp_path: Path) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     newsroom(server)
     config = outlet_config(tmp_path, server, outlet_extra='poll_every = "1h"')
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harvester", "run", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "HARVESTER_CONFIG"},
-    )
+    proc = _spawn_daemon(config)
     try:
         # wait (bounded) until the first poll has archived both articles
         for _ in range(200):
@@ -140,12 +128,9 @@ def test_daemon_stops_cleanly_on_sigterm(server: MockServer, tmp_path: Path) -> 
         assert server.requests_for("/a1"), "the daemon never polled"
         time.sleep(0.3)
         assert proc.poll() is None, "the daemon exited on its own"
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=10)
+        stderr = _terminate(proc, timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _kill_if_running(proc)
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert "daemon stopped" in stderr
@@ -237,23 +222,11 @@ def test_status_reports_each_outlet(
 
 
 def test_a_restarted_daemon_resumes_the_stored_schedule(server: MockServer, tmp_path: Path) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     newsroom(server)
     config = outlet_config(tmp_path, server, outlet_extra='poll_every = "1h"')
 
     def start() -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "harvester", "run", "--config", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={k: v for k, v in os.environ.items() if k != "HARVESTER_CONFIG"},
-        )
+        return _spawn_daemon(config)
 
     def wait_for(lines: str, proc: subprocess.Popen[str]) -> str:
         proc.send_signal(signal.SIGTERM)
@@ -277,10 +250,6 @@ def test_a_restarted_daemon_resumes_the_stored_schedule(server: MockServer, tmp_
 
 
 def test_json_logs(server: MockServer, tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
     newsroom(server)
     config = outlet_config(tmp_path, server)
     done = subprocess.run(
@@ -293,6 +262,18 @@ def test_json_logs(server: MockServer, tmp_path: Path) -> None:
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
     assert lines and all({"time", "level", "logger", "message"} <= set(x) for x in lines)
     assert any("Courier: archived" in x["message"] for x in lines)
+
+
+def _terminate(proc: subprocess.Popen[str], timeout: float) -> str:
+    """SIGTERM, wait; the daemon's stderr."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=timeout)[1]
+
+
+def _kill_if_running(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
 
 
 def _spawn_daemon(config: Path, *extra: str) -> subprocess.Popen[str]:
@@ -324,13 +305,10 @@ def test_sigterm_requeues_a_fetch_in_flight_and_exits_within_10s(
             time.sleep(0.05)
         assert server.requests_for("/slow"), "the daemon never fetched the page"
         sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=15)
+        stderr = _terminate(proc, timeout=15)
         took = time.monotonic() - sent
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _kill_if_running(proc)
     assert proc.returncode == 0, stderr
     assert took < 10, f"took {took:.1f}s to stop"
     assert "Traceback" not in stderr and "daemon stopped" in stderr
@@ -356,12 +334,9 @@ def test_offline_outlets_back_off_without_spinning(tmp_path: Path) -> None:
     try:
         time.sleep(4.0)
         assert proc.poll() is None, "the daemon exited on its own"
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=15)
+        stderr = _terminate(proc, timeout=15)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _kill_if_running(proc)
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if " ERROR " in line]
