@@ -724,20 +724,27 @@ class SqliteCatalog(Closeable):
         )
         return [self._frontier_item(r) for r in rows]
 
-    def frontier_known(self, urls: Sequence[str]) -> set[str]:
-        """Which of ``urls`` are waiting in the frontier (pending, or failed and resting)."""
-        return self._urls_in("SELECT url FROM frontier WHERE url IN ({})", urls)
+    def frontier_known(self, urls: Sequence[str], now: float) -> set[str]:
+        """Which of ``urls`` are waiting in the frontier: pending, or given up on and still
+        resting at ``now`` (a Unix time)."""
+        return self._urls_in(
+            "SELECT url FROM frontier WHERE url IN ({})"
+            " AND (state = 'pending' OR not_before > ?)",
+            urls,
+            now,
+        )
 
     def captured(self, urls: Sequence[str]) -> set[str]:
         """Which of ``urls`` have a response or revisit record."""
         return self._urls_in("SELECT DISTINCT url FROM captures WHERE url IN ({})", urls)
 
-    def _urls_in(self, query: str, urls: Sequence[str]) -> set[str]:
-        """The URLs ``query`` (with one ``IN ({})`` placeholder) finds, asked in batches."""
+    def _urls_in(self, query: str, urls: Sequence[str], *params: object) -> set[str]:
+        """The URLs ``query`` (with one ``IN ({})`` placeholder, then ``params``) finds, asked
+        in batches."""
         found: set[str] = set()
         for start in range(0, len(urls), 500):
             batch = tuple(urls[start : start + 500])
-            rows = self._rows(query.format(",".join("?" * len(batch))), batch)
+            rows = self._rows(query.format(",".join("?" * len(batch))), (*batch, *params))
             found.update(str(r[0]) for r in rows)
         return found
 

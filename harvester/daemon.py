@@ -217,25 +217,28 @@ class Crawler:
         """Put the URLs neither captured nor queued yet into the frontier (catalog first);
         returns the URLs queued (at most MAX_NEW_PER_POLL)."""
         urls = list(items)
-        with self._archive_lock:
-            if self.stopping.is_set():
-                return []
-            seen = self._catalog.captured(urls) | self._catalog.frontier_known(urls)
-            new = [u for u in urls if u not in seen][:MAX_NEW_PER_POLL]
-            now = self._now()
-            queued = self._catalog.frontier_add(
-                [
-                    FrontierItem(
-                        url=u,
-                        host=_host(u),
-                        outlet=outlet,
-                        discovery=items[u].to_json(),
-                        added=now,
-                        not_before=now,
-                    )
-                    for u in new
-                ]
-            )
+        if self.stopping.is_set():
+            return []
+        # The frontier first, then the captures: a worker indexes a capture before it strikes
+        # the URL off the frontier, so a URL finishing meanwhile is found by one of the two
+        # (no archive lock needed: polls never wait for a page being archived).
+        now = self._now()
+        known = self._catalog.frontier_known(urls, now)
+        seen = known | self._catalog.captured([u for u in urls if u not in known])
+        new = [u for u in urls if u not in seen][:MAX_NEW_PER_POLL]
+        queued = self._catalog.frontier_add(
+            [
+                FrontierItem(
+                    url=u,
+                    host=_host(u),
+                    outlet=outlet,
+                    discovery=items[u].to_json(),
+                    added=now,
+                    not_before=now,
+                )
+                for u in new
+            ]
+        )
         self.frontier.add(queued)
         return [i.url for i in queued]
 

@@ -432,3 +432,33 @@ def test_child_sitemaps_are_fetched_conditionally(
     children = a.requests_for("/news.xml")
     assert "if-none-match" not in children[0].headers
     assert children[1].headers["if-none-match"] == '"n1"'
+
+
+def test_a_given_up_url_is_queued_again_after_its_rest(
+    hosts: list[MockServer], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harvester import frontier
+
+    a = hosts[0]
+    with MockServer(free_loopback_host(6)) as dead:
+        gone = dead.url("/news/1")
+    a.route("/rss.xml", rss_feed([("Gone", gone)]), content_type="application/rss+xml")
+    outlet = Outlet(name="Alpha", home=a.url("/"), feeds=(a.url("/rss.xml"),))
+    s = newsroom_settings(settings, outlet, retries=0, retry_delay=0.05)
+    monkeypatch.setattr(frontier, "GIVE_UP_REST", 3.0)
+    assert run_daemon(s, once=True) == 0
+    with SqliteCatalog(s.archive.dir / CATALOG_NAME, readonly=True) as catalog:
+        failed = catalog.frontier("failed")
+    assert [i.url for i in failed] == [gone]
+    with Harvester(s) as harvester:
+        crawler = Crawler(harvester, clock=harvester.clock)
+        assert crawler.poll(outlet).queued == 0  # still resting
+    import time
+
+    time.sleep(max(0.0, failed[0].not_before - time.time()) + 0.05)
+    with Harvester(s) as harvester:
+        crawler = Crawler(harvester, clock=harvester.clock)
+        assert crawler.poll(outlet).queued == 1  # rested: discovery queues it again
+    with SqliteCatalog(s.archive.dir / CATALOG_NAME, readonly=True) as catalog:
+        again = catalog.frontier("pending")
+    assert [(i.url, i.attempts) for i in again] == [(gone, 0)]
