@@ -728,8 +728,7 @@ class SqliteCatalog(Closeable):
         """Which of ``urls`` are waiting in the frontier: pending, or given up on and still
         resting at ``now`` (a Unix time)."""
         return self._urls_in(
-            "SELECT url FROM frontier WHERE url IN ({})"
-            " AND (state = 'pending' OR not_before > ?)",
+            "SELECT url FROM frontier WHERE url IN ({}) AND (state = 'pending' OR not_before > ?)",
             urls,
             now,
         )
@@ -804,6 +803,11 @@ class SqliteCatalog(Closeable):
     def complete_warc_files(self) -> set[str]:
         """The WARC files marked complete."""
         return {str(r[0]) for r in self._rows("SELECT file FROM warc_files WHERE complete = 1")}
+
+    def last_capture_offset(self, file: str) -> int | None:
+        """The offset of the last capture the catalog knows in ``file``, or None."""
+        rows = self._rows("SELECT MAX(offset) FROM captures WHERE file = ?", (file,))
+        return int(str(rows[0][0])) if rows and rows[0][0] is not None else None
 
     def known_record_ids(self, file: str) -> set[str]:
         """Record ids of the captures and article metadata the catalog holds in ``file``."""

@@ -40,11 +40,13 @@ class Reconciled:
     added: int = 0
 
 
-def scan_captures(root: Path, file: str) -> Iterator[CaptureRow]:
-    """The response and revisit records of one closed WARC file, as catalog rows."""
+def scan_captures(root: Path, file: str, start: int = 0) -> Iterator[CaptureRow]:
+    """The response and revisit records of one closed WARC file from offset ``start`` (a record
+    boundary) on, as catalog rows."""
     path = root / file
     try:
         with path.open("rb") as stream:
+            stream.seek(start)
             iterator = ArchiveIterator(stream)
             for record in iterator:
                 if record.rec_type not in ("response", "revisit"):
@@ -52,7 +54,7 @@ def scan_captures(root: Path, file: str) -> Iterator[CaptureRow]:
                 headers = record.rec_headers
                 status = record.http_headers.get_statuscode() if record.http_headers else ""
                 record.content_stream().read()
-                offset = iterator.get_record_offset()
+                offset = iterator.get_record_offset()  # absolute: warcio asks the stream
                 length = iterator.get_record_length()
                 yield CaptureRow(
                     url=headers.get_header("WARC-Target-URI") or "",
@@ -82,7 +84,9 @@ def reconcile_catalog(root: Path, catalog: SqliteCatalog) -> Reconciled:
             continue
         files += 1
         known = catalog.known_record_ids(file)
-        for row in scan_captures(root, file):
+        # Records before the last one the catalog knows were all indexed in order.
+        start = catalog.last_capture_offset(file) or 0
+        for row in scan_captures(root, file, start):
             if row.record_id and row.record_id not in known:
                 catalog.add_capture(row)
                 added += 1
