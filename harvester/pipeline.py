@@ -62,7 +62,7 @@ from harvester.warc.records import (
     warc_date,
 )
 
-__all__ = ["Harvester", "RecleanReport", "harvest_one", "outlet_name"]
+__all__ = ["Harvester", "RecleanReport", "harvest_one", "outlet_name", "process_imported"]
 
 log = logging.getLogger("harvester.pipeline")
 
@@ -312,6 +312,7 @@ def _reject(
     chain: tuple[Exchange, ...],
     capture: _Capture,
     reason: str,
+    context: dict[str, Any] | None = None,
 ) -> NotArticle:
     final = chain[-1]
     store.writer.write(
@@ -321,7 +322,7 @@ def _reject(
                 refers_to=capture.location.record_id,
                 record_id=store.new_id(),
                 date=warc_date(final.started),
-                payload={**_capture_context(request, chain), "rejected": reason},
+                payload={**_capture_context(request, chain), **(context or {}), "rejected": reason},
             )
         ]
     )
@@ -424,7 +425,66 @@ def process_result(
     captures = [_archive_exchange(store, exchange) for exchange in result.chain]
     if isinstance(result, Refused | FetchFailed):
         return result
-    final, capture = result.final, captures[-1]
+    return _process_capture(
+        request,
+        result.chain,
+        captures[-1],
+        store=store,
+        settings=settings,
+        extractor=extractor,
+        templates=templates,
+        stories=stories,
+    )
+
+
+def process_imported(
+    request: FetchRequest,
+    exchange: Exchange,
+    source: CaptureRow,
+    *,
+    store: ArchiveStore,
+    settings: Settings,
+    extractor: ArticleExtractor,
+    templates: TemplateBook,
+    stories: StoryBook,
+) -> Outcome:
+    """An exchange read from someone else's WARC file (``harvester import-warc``): index the
+    source record as the capture (``source.file`` is that file's absolute path, so the raw
+    bytes stay where they are), then extract, clean and place the article as for a fetch; the
+    metadata record names the source file, offset and record id. Raises ArchiveError only."""
+    store.catalog.add_capture(source)
+    capture = _Capture(
+        location=WarcLocation(file=source.file, offset=source.offset, record_id=source.record_id),
+        revisit=False,
+    )
+    imported = {"file": source.file, "offset": source.offset, "record_id": source.record_id}
+    return _process_capture(
+        request,
+        (exchange,),
+        capture,
+        store=store,
+        settings=settings,
+        extractor=extractor,
+        templates=templates,
+        stories=stories,
+        context={"imported_from": imported},
+    )
+
+
+def _process_capture(
+    request: FetchRequest,
+    chain: tuple[Exchange, ...],
+    capture: _Capture,
+    *,
+    store: ArchiveStore,
+    settings: Settings,
+    extractor: ArticleExtractor,
+    templates: TemplateBook,
+    stories: StoryBook,
+    context: dict[str, Any] | None = None,
+) -> Outcome:
+    """Extract, clean and place the article of an archived final response."""
+    final = chain[-1]
     if not 200 <= final.status < 300:
         return HttpError(
             url=final.url, status=final.status, reason=final.reason, warc=capture.location
@@ -436,7 +496,7 @@ def process_result(
     content_type = final.header("content-type")
     if not is_html(content_type, final.content):
         return _reject(
-            store, request, result.chain, capture, f"not HTML ({content_type or 'no type'})"
+            store, request, chain, capture, f"not HTML ({content_type or 'no type'})", context
         )
     outlet = outlet_name(final.url, settings, request.outlet)
     discovery = request.discovery
@@ -448,7 +508,7 @@ def process_result(
     )
     extraction = extractor.extract(decode_html(final.content, content_type), final.url, hints)
     if isinstance(extraction, Rejected):
-        return _reject(store, request, result.chain, capture, extraction.reason)
+        return _reject(store, request, chain, capture, extraction.reason, context)
     learned = templates.observe_and_clean(outlet, final.url, extraction.blocks)
     record, resolution = _place_and_record(
         stories,
@@ -463,7 +523,8 @@ def process_result(
         location=capture.location,
     )
     payload = {
-        **_capture_context(request, result.chain),
+        **_capture_context(request, chain),
+        **(context or {}),
         **_derived(record, extraction, learned.removed),
         "decided_by": resolution.decided_by,
     }
@@ -522,6 +583,21 @@ class Harvester(Closeable):
         return process_result(
             request,
             result,
+            store=self.store,
+            settings=self.settings,
+            extractor=self.extractor,
+            templates=self.templates,
+            stories=self.stories,
+        )
+
+    def process_imported(
+        self, request: FetchRequest, exchange: Exchange, source: CaptureRow
+    ) -> Outcome:
+        """:func:`process_imported` with this harvester's ports."""
+        return process_imported(
+            request,
+            exchange,
+            source,
             store=self.store,
             settings=self.settings,
             extractor=self.extractor,
