@@ -5,12 +5,19 @@ The public API (everything else is internal and may change)::
     from harvester import fetch_url, load_settings
     record = fetch_url("https://example.org/story", settings=load_settings("config/harvester.toml"))
     print(record.title, record.original.outlet)
+
+    from harvester import Archive              # reading an archive, while a daemon writes
+    with Archive("archive/") as archive:
+        for article in archive.articles(since=cursor):
+            ...
+        cursor = archive.cursor
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from harvester.archive import Archive, ArchivedArticle
 from harvester.config import (
     ArchiveSettings,
     FetchSettings,
@@ -38,7 +45,9 @@ from harvester.models import (
 from harvester.version import __version__
 
 __all__ = [
+    "Archive",
     "ArchiveError",
+    "ArchivedArticle",
     "ArchiveLockedError",
     "ArchiveSettings",
     "ConfigError",

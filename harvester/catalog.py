@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_by_final_url ON articles (final_url, id);
 CREATE INDEX IF NOT EXISTS articles_by_outlet ON articles (outlet, id);
+CREATE INDEX IF NOT EXISTS articles_by_story ON articles (story, id);
 CREATE TABLE IF NOT EXISTS docs (
     doc INTEGER PRIMARY KEY,
     final_url TEXT NOT NULL UNIQUE,
@@ -470,6 +471,39 @@ class SqliteCatalog(Closeable):
         )
         for values in rows:
             yield self._article_row(values)
+
+    def max_article_id(self) -> int:
+        """The id of the newest article row (0 when there is none): the archive's cursor."""
+        rows = self._rows("SELECT MAX(id) FROM articles")
+        return int(str(rows[0][0])) if rows and rows[0][0] is not None else 0
+
+    def article_row_id(self, final_url: str) -> int:
+        """The id (cursor position) of the newest row of the article at ``final_url``."""
+        rows = self._rows("SELECT MAX(id) FROM articles WHERE final_url = ?", (final_url,))
+        return int(str(rows[0][0])) if rows and rows[0][0] is not None else 0
+
+    def changed_articles(
+        self,
+        after: int,
+        upto: int,
+        *,
+        limit: int = 500,
+        outlet: str | None = None,
+        story: str | None = None,
+    ) -> list[tuple[int, ArticleRow]]:
+        """Up to ``limit`` article rows with ``after < id <= upto`` that are the newest row of
+        their article as of ``upto``, in id order, with their ids (keyset pagination: pass the
+        last id back as ``after``; each call is one short read transaction)."""
+        rows = self._rows(
+            "SELECT a.id, a.record, a.capture_record_id, a.metadata_file, a.metadata_offset,"
+            " a.blocks, a.payload FROM articles a"
+            " WHERE a.id > ? AND a.id <= ? AND (? IS NULL OR a.outlet = ?)"
+            " AND (? IS NULL OR a.story = ?) AND NOT EXISTS (SELECT 1 FROM articles b"
+            " WHERE b.final_url = a.final_url AND b.id > a.id AND b.id <= ?)"
+            " ORDER BY a.id LIMIT ?",
+            (after, upto, outlet, outlet, story, story, upto, limit),
+        )
+        return [(int(str(r[0])), self._article_row(r[1:])) for r in rows]
 
     @staticmethod
     def _article_row(values: tuple[object, ...]) -> ArticleRow:

@@ -24,10 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from harvester.archive import Archive, parse_cursor
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.config import Settings, load_settings
 from harvester.dedup.view import story_view
 from harvester.errors import ArchiveError, ConfigError, HarvesterError
+from harvester.export import EXPORT_FIELDS
+from harvester.export import FORMATS as EXPORT_FORMATS
+from harvester.export import export as export_records
 from harvester.extract.templates import TemplateModel
 from harvester.models import (
     Archived,
@@ -136,11 +140,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="print one record per archived article")
     _add_config(p)
-    p.add_argument("--format", choices=["jsonl"], default="jsonl")
+    p.add_argument("--format", choices=list(EXPORT_FORMATS), default="jsonl")
     p.add_argument(
         "--unique",
         action="store_true",
         help="one record per story (its original, or the best member) with its copies",
+    )
+    p.add_argument(
+        "--since",
+        metavar="CURSOR",
+        help="only articles changed after this cursor (printed on stderr by the last export)",
+    )
+    p.add_argument("--outlet", metavar="NAME", help="only this outlet's articles")
+    p.add_argument(
+        "--fields", metavar="A,B,...", help=f"fields to write (known: {', '.join(EXPORT_FIELDS)})"
+    )
+    p.add_argument(
+        "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output"
     )
 
     p = sub.add_parser("story", help="print a story: its original and every copy")
@@ -256,27 +272,46 @@ def _read_catalog(settings: Settings) -> SqliteCatalog:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """``harvester export``: one JSON line per archived article (or per story)."""
-    with _read_catalog(_settings(args)) as catalog:
-        if not args.unique:
-            for record in catalog.articles():
-                sys.stdout.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
-            return EXIT_OK
-        seen: set[str] = set()
-        for record in catalog.articles():
-            if record.story in seen:
-                continue
-            seen.add(record.story)
-            view = story_view(catalog, record.story)
-            if view is None:  # an article archived before story assignment existed
-                continue
-            out = view.lead.to_json()
-            out["copies"] = [
-                {"url": m.final_url, "outlet": m.outlet, "fetched": m.fetched}
-                for m in view.members
-                if m.final_url != view.lead.final_url
-            ]
-            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    """``harvester export``: the archive's records as JSON lines, CSV or Parquet (streamed)."""
+    settings = _settings(args)
+    try:
+        since = parse_cursor(args.since)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    with Archive(settings.archive.dir) as archive:
+        if args.output is None:
+            result = export_records(
+                archive,
+                sys.stdout.buffer,
+                fmt=args.format,
+                since=since,
+                unique=args.unique,
+                outlet=args.outlet,
+                fields=args.fields,
+            )
+            sys.stdout.flush()
+        else:
+            partial = args.output.with_name(args.output.name + ".partial")
+            try:
+                with partial.open("wb") as out:
+                    result = export_records(
+                        archive,
+                        out,
+                        fmt=args.format,
+                        since=since,
+                        unique=args.unique,
+                        outlet=args.outlet,
+                        fields=args.fields,
+                    )
+                partial.replace(args.output)
+            except OSError as exc:
+                raise ArchiveError(f"cannot write {args.output}: {exc}") from exc
+            finally:
+                partial.unlink(missing_ok=True)
+    print(
+        f"harvester: exported {result.records} records; next time: --since {result.cursor}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
