@@ -47,9 +47,9 @@ from harvester.version import __version__
 __all__ = [
     "Archive",
     "ArchiveError",
-    "ArchivedArticle",
     "ArchiveLockedError",
     "ArchiveSettings",
+    "ArchivedArticle",
     "ConfigError",
     "DiscoveryError",
     "Evidence",

@@ -312,6 +312,7 @@ def _reject(
     chain: tuple[Exchange, ...],
     capture: _Capture,
     reason: str,
+    *,
     context: dict[str, Any] | None = None,
 ) -> NotArticle:
     final = chain[-1]
@@ -496,7 +497,12 @@ def _process_capture(
     content_type = final.header("content-type")
     if not is_html(content_type, final.content):
         return _reject(
-            store, request, chain, capture, f"not HTML ({content_type or 'no type'})", context
+            store,
+            request,
+            chain,
+            capture,
+            f"not HTML ({content_type or 'no type'})",
+            context=context,
         )
     outlet = outlet_name(final.url, settings, request.outlet)
     discovery = request.discovery
@@ -508,7 +514,7 @@ def _process_capture(
     )
     extraction = extractor.extract(decode_html(final.content, content_type), final.url, hints)
     if isinstance(extraction, Rejected):
-        return _reject(store, request, chain, capture, extraction.reason, context)
+        return _reject(store, request, chain, capture, extraction.reason, context=context)
     learned = templates.observe_and_clean(outlet, final.url, extraction.blocks)
     record, resolution = _place_and_record(
         stories,
