@@ -17,6 +17,7 @@ import os
 import platform
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO
 
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
@@ -29,7 +30,7 @@ from harvester.warc.reconcile import reconcile_catalog
 from harvester.warc.repair import repair_open_files
 from harvester.warc.writer import WarcFileWriter
 
-__all__ = ["ArchiveStore", "new_record_id"]
+__all__ = ["ArchiveStore", "lock_archive", "new_record_id"]
 
 LOCK_NAME = ".lock"
 
@@ -57,6 +58,31 @@ def warcinfo_fields(fetch: FetchSettings) -> dict[str, str]:
     }
 
 
+def lock_archive(root: Path) -> IO[str]:
+    """Take the archive's writer lock (creating the root if needed); close the returned file to
+    release it. Raises ArchiveLockedError when another process holds it, ArchiveError when the
+    directory cannot be used."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = (root / LOCK_NAME).open("a+")
+    except OSError as exc:
+        raise ArchiveError(f"cannot open archive {root}: {exc}") from exc
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        raise ArchiveLockedError(
+            f"archive {root} is in use by another harvester process (pid {holder})"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock
+
+
 class ArchiveStore(Closeable):
     """The archive root opened for writing (lock + WARC writer + catalog). A context manager.
 
@@ -75,25 +101,7 @@ class ArchiveStore(Closeable):
         self.root = settings.dir
         self.clock = clock
         self.new_id = new_id
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self._lock: IO[str] | None = (self.root / LOCK_NAME).open("a+")
-        except OSError as exc:
-            raise ArchiveError(f"cannot open archive {self.root}: {exc}") from exc
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._lock.seek(0)
-            holder = self._lock.read().strip() or "?"
-            self._lock.close()
-            self._lock = None
-            raise ArchiveLockedError(
-                f"archive {self.root} is in use by another harvester process (pid {holder})"
-            ) from None
-        self._lock.seek(0)
-        self._lock.truncate()
-        self._lock.write(str(os.getpid()))
-        self._lock.flush()
+        self._lock: IO[str] | None = lock_archive(self.root)
         # We hold the lock, so any .open file is a dead writer's: cut it back and close it.
         self.repairs = repair_open_files(self.root)
         self.catalog = SqliteCatalog(self.root / CATALOG_NAME)
