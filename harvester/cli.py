@@ -178,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--outlet", help="only this outlet's articles")
 
+    p = sub.add_parser(
+        "rebuild-index", help="rebuild the catalog from the WARC files (the old one is kept)"
+    )
+    _add_config(p)
+
     p = sub.add_parser("check-config", help="validate a config file and summarise it")
     _add_config(p, archive=False)
 
@@ -432,6 +437,33 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rebuild_index(args: argparse.Namespace) -> int:
+    """``harvester rebuild-index``: the catalog again, from the WARC files alone."""
+    from harvester.extract.wires import WireRegistry  # noqa: PLC0415
+    from harvester.rebuild import rebuild_catalog  # noqa: PLC0415
+
+    settings = _settings(args)
+    if not (settings.archive.dir / "warc").is_dir():
+        raise ArchiveError(f"no WARC files under {settings.archive.dir}/warc: nothing to rebuild")
+    wires = WireRegistry.load(settings.extract.wires)
+    configured = {o.name: o.wire for o in settings.outlets}
+
+    def is_wire(outlet: str) -> bool:
+        return configured.get(outlet, wires.resolve(outlet) is not None)
+
+    report = rebuild_catalog(
+        settings.archive.dir, is_wire=is_wire, progress=lambda line: print(line, file=sys.stderr)
+    )
+    kept = f"; the old catalog is kept as {report.old_catalog.name}" if report.old_catalog else ""
+    print(
+        f"rebuilt {settings.archive.dir / CATALOG_NAME}: {report.files} WARC files, "
+        f"{report.captures} captures, {report.articles} article records{kept}"
+    )
+    for source in report.missing_sources:
+        print(f"warning: imported source file missing: {source}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """``harvester demo``: the bundled newsroom, harvested once, summarised on stdout."""
     from harvester.demo import run_demo  # noqa: PLC0415 (keeps the demo data off other commands)
@@ -459,6 +491,7 @@ _COMMANDS = {
     "status": cmd_status,
     "story": cmd_story,
     "reclean": cmd_reclean,
+    "rebuild-index": cmd_rebuild_index,
     "run": cmd_run,
     "demo": cmd_demo,
 }
