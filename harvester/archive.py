@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
-from harvester.dedup.view import StoryView, story_view
+from harvester.dedup.view import StoryView, story_lead, story_view
 from harvester.errors import ArchiveError
 from harvester.lifetime import Closeable
 from harvester.models import ExportRecord
@@ -141,6 +141,11 @@ class Archive(Closeable):
     def story(self, story_id: str) -> StoryView | None:
         """One story: its members' newest records, its original (or lead) and their diffs."""
         return story_view(self._catalog, story_id)
+
+    def story_lead(self, story_id: str) -> tuple[ExportRecord, tuple[ExportRecord, ...]] | None:
+        """A story's lead record (its original, or its fullest member) and its members' newest
+        records, without diffs (cheap); None for an unknown story."""
+        return story_lead(self._catalog, story_id)
 
     def stories(self, since: str | int | None = None) -> Iterator[StoryView]:
         """Every story with a record after ``since``, once each, in the order of the first such

@@ -79,8 +79,8 @@ MAX_BACKOFF = 6 * 3600.0
 MAX_NEW_PER_POLL = 200
 # A sitemap index can list thousands of sitemaps; news lives in the most recently changed few.
 MAX_CHILD_SITEMAPS = 3
-# Discovery fetches run on a few threads of their own so a slow feed delays only its outlet.
-POLL_THREADS = 4
+# Discovery fetches run on threads of their own so a slow feed delays only its outlet.
+POLL_THREADS = 8
 # A conditional request is trusted only so far: every six hours the document is fetched whole, so
 # a server that answers 304 wrongly cannot hide new items for long.
 FULL_REFRESH = 6 * 3600.0
@@ -549,6 +549,8 @@ class Crawler:
         if callable(cancel):
             cancel()
         self.frontier.close()
+        for _ in range(POLL_THREADS):
+            self._polls.put(None)  # wake idle pollers now, not at their next timeout
 
     def join(self, timeout: float) -> None:
         """Wait (bounded) for the threads, then for the page being archived, if any."""

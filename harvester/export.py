@@ -77,21 +77,16 @@ def choose_fields(names: str | None, *, unique: bool) -> tuple[str, ...]:
 
 
 def _record(article: ArchivedArticle, archive: Archive, unique: bool) -> dict[str, Any]:
-    out = article.to_json()
-    out["cursor"] = article.cursor
-    if unique:
-        view = archive.story(article.story)
-        lead = view.lead if view is not None else article
-        out = {**lead.to_json(), "cursor": article.cursor}
-        out["copies"] = (
-            [
-                {"url": m.final_url, "outlet": m.outlet, "fetched": m.fetched}
-                for m in view.members
-                if m.final_url != view.lead.final_url
-            ]
-            if view is not None
-            else []
-        )
+    if not unique:
+        return {**article.to_json(), "cursor": article.cursor}
+    found = archive.story_lead(article.story)
+    lead, members = found if found is not None else (article, (article,))
+    out = {**lead.to_json(), "cursor": article.cursor}
+    out["copies"] = [
+        {"url": m.final_url, "outlet": m.outlet, "fetched": m.fetched}
+        for m in members
+        if m.final_url != lead.final_url
+    ]
     return out
 
 

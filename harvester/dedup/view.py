@@ -73,8 +73,12 @@ def _diff_json(diff: ParagraphDiff | None) -> dict[str, Any] | None:
     }
 
 
-def story_view(catalog: SqliteCatalog, story: str) -> StoryView | None:
-    """The view of ``story`` from the catalog's newest records; None for an unknown story."""
+def story_lead(
+    catalog: SqliteCatalog, story: str
+) -> tuple[ExportRecord, tuple[ExportRecord, ...]] | None:
+    """``story``'s lead (its original, or the fullest member when the original is not
+    archived) and its members' newest records; None for an unknown story. No diffs: this is
+    what ``export --unique`` needs per story."""
     records = []
     for doc in catalog.story_docs(story):
         row = catalog.latest_article_row(doc.final_url)
@@ -85,10 +89,19 @@ def story_view(catalog: SqliteCatalog, story: str) -> StoryView | None:
     originals = [r for r in records if r.is_original]
     # Unseen original: the fullest member stands in for it (most text is least excerpted).
     lead = originals[0] if originals else max(records, key=lambda r: len(r.text))
+    return lead, tuple(records)
+
+
+def story_view(catalog: SqliteCatalog, story: str) -> StoryView | None:
+    """The view of ``story`` from the catalog's newest records; None for an unknown story."""
+    found = story_lead(catalog, story)
+    if found is None:
+        return None
+    lead, records = found
     base = lead.text.split("\n\n")
     diffs = {
         r.final_url: paragraph_diff(base, r.text.split("\n\n"))
         for r in records
         if r.final_url != lead.final_url
     }
-    return StoryView(story=story, members=tuple(records), lead=lead, diffs=diffs)
+    return StoryView(story=story, members=records, lead=lead, diffs=diffs)
