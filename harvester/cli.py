@@ -179,6 +179,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outlet", help="only this outlet's articles")
 
     p = sub.add_parser(
+        "cdxj", help="a CDXJ index of the archive's captures (for pywb and other replay tools)"
+    )
+    _add_config(p)
+    p.add_argument(
+        "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output"
+    )
+    p.add_argument(
+        "--records",
+        default="response,revisit,resource,metadata,conversion",
+        metavar="TYPES",
+        help="record types to index, comma-separated, or 'all' "
+        "(default: response,revisit,resource,metadata,conversion)",
+    )
+
+    p = sub.add_parser(
         "rebuild-index", help="rebuild the catalog from the WARC files (the old one is kept)"
     )
     _add_config(p)
@@ -437,6 +452,32 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cdxj(args: argparse.Namespace) -> int:
+    """``harvester cdxj``: the sorted CDXJ index of every closed WARC file of the archive."""
+    from harvester.warc.cdxj import write_cdxj  # noqa: PLC0415
+
+    settings = _settings(args)
+    root = settings.archive.dir
+    if not (root / "warc").is_dir():
+        raise ArchiveError(f"no WARC files under {root}/warc: nothing to index")
+    kinds = [k.strip() for k in args.records.split(",") if k.strip()]
+    records = None if kinds == ["all"] else frozenset(kinds)
+    if args.output is None:
+        lines = write_cdxj(root, sys.stdout, records=records)
+    else:
+        partial = args.output.with_name(args.output.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8") as out:
+                lines = write_cdxj(root, out, records=records)
+            partial.replace(args.output)
+        except OSError as exc:
+            raise ArchiveError(f"cannot write {args.output}: {exc}") from exc
+        finally:
+            partial.unlink(missing_ok=True)
+    print(f"harvester: {lines} CDXJ lines", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_rebuild_index(args: argparse.Namespace) -> int:
     """``harvester rebuild-index``: the catalog again, from the WARC files alone."""
     from harvester.extract.wires import WireRegistry  # noqa: PLC0415
@@ -492,6 +533,7 @@ _COMMANDS = {
     "story": cmd_story,
     "reclean": cmd_reclean,
     "rebuild-index": cmd_rebuild_index,
+    "cdxj": cmd_cdxj,
     "run": cmd_run,
     "demo": cmd_demo,
 }
