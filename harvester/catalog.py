@@ -838,6 +838,10 @@ class SqliteCatalog(Closeable):
         """The WARC files marked complete."""
         return {str(r[0]) for r in self._rows("SELECT file FROM warc_files WHERE complete = 1")}
 
+    def has_capture(self, record_id: str) -> bool:
+        """Whether a response/revisit record with this WARC-Record-ID is indexed (any file)."""
+        return bool(self._rows("SELECT 1 FROM captures WHERE record_id = ? LIMIT 1", (record_id,)))
+
     def last_capture_offset(self, file: str) -> int | None:
         """The offset of the last capture the catalog knows in ``file``, or None."""
         rows = self._rows("SELECT MAX(offset) FROM captures WHERE file = ?", (file,))

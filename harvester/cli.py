@@ -179,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outlet", help="only this outlet's articles")
 
     p = sub.add_parser(
+        "import-warc",
+        help="run existing WARC/ARC files through extraction, cleaning and provenance",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _add_config(p)
+    p.add_argument("--verbose", action="store_true", help="also list per-record warnings")
+
+    p = sub.add_parser(
         "cdxj", help="a CDXJ index of the archive's captures (for pywb and other replay tools)"
     )
     _add_config(p)
@@ -452,6 +460,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_import_warc(args: argparse.Namespace) -> int:
+    """``harvester import-warc FILE...``: exit 0 when every record imported (or was skipped by
+    type or as already imported), 1 when a record or a file was skipped as broken."""
+    from harvester.importer import import_warcs  # noqa: PLC0415
+
+    log = logging.getLogger("harvester.importer")
+    with Harvester(_settings(args)) as harvester:
+        report = import_warcs(harvester, args.files, progress=lambda m: log.info("%s", m))
+    for line in report.lines(warnings=args.verbose):
+        print(f"harvester: {line}", file=sys.stderr)
+    return report.exit_code
+
+
 def cmd_cdxj(args: argparse.Namespace) -> int:
     """``harvester cdxj``: the sorted CDXJ index of every closed WARC file of the archive."""
     from harvester.warc.cdxj import write_cdxj  # noqa: PLC0415
@@ -534,6 +555,7 @@ _COMMANDS = {
     "reclean": cmd_reclean,
     "rebuild-index": cmd_rebuild_index,
     "cdxj": cmd_cdxj,
+    "import-warc": cmd_import_warc,
     "run": cmd_run,
     "demo": cmd_demo,
 }
