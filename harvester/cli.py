@@ -110,34 +110,8 @@ def _add_config(p: argparse.ArgumentParser, *, archive: bool = True) -> None:
         )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
-    parser = _Parser(
-        prog="harvester",
-        description="Scrape and archive syndicated wire stories to WARC, with provenance.",
-        epilog="Exit codes: 0 ok, 2 usage/config, 3 not an article, 4 network/HTTP failure, "
-        "5 refused, 6 archive error, 130 interrupted.",
-    )
-    parser.add_argument("--version", action="version", version=f"harvester {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
-    )
-    parser.add_argument(
-        "--log-format",
-        default="text",
-        choices=["text", "json"],
-        help="log lines as text, or as one JSON object each (for log collectors)",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-
-    p = sub.add_parser("fetch", help="fetch one URL, archive it, print its export record")
-    p.add_argument("url", help="absolute http(s) URL")
-    _add_config(p)
-    p.add_argument("--format", choices=["json", "text"], default="json")
-    p.add_argument("--outlet", help="attribute the page to this outlet name")
-
+def _add_archive_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """The subcommands over an archive as a product: export, import, index, rebuild."""
     p = sub.add_parser("export", help="print one record per archived article")
     _add_config(p)
     p.add_argument("--format", choices=list(EXPORT_FORMATS), default="jsonl")
@@ -158,25 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output"
     )
-
-    p = sub.add_parser("story", help="print a story: its original and every copy")
-    p.add_argument("story", metavar="URL|ID", help="an archived article's URL, or a story id")
-    _add_config(p)
-    p.add_argument("--format", choices=["text", "json"], default="text")
-
-    p = sub.add_parser("status", help="per outlet: articles, last and next poll, errors")
-    _add_config(p)
-    p.add_argument("--format", choices=["text", "json"], default="text")
-
-    p = sub.add_parser("templates", help="list an outlet's learned template blocks")
-    p.add_argument("outlet", help="outlet name (as in the config, or the host)")
-    _add_config(p)
-
-    p = sub.add_parser(
-        "reclean", help="re-derive cleaned text of archived articles with the current rules"
-    )
-    _add_config(p)
-    p.add_argument("--outlet", help="only this outlet's articles")
 
     p = sub.add_parser(
         "import-warc",
@@ -205,6 +160,56 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild-index", help="rebuild the catalog from the WARC files (the old one is kept)"
     )
     _add_config(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = _Parser(
+        prog="harvester",
+        description="Scrape and archive syndicated wire stories to WARC, with provenance.",
+        epilog="Exit codes: 0 ok, 2 usage/config, 3 not an article, 4 network/HTTP failure, "
+        "5 refused, 6 archive error, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"harvester {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="log lines as text, or as one JSON object each (for log collectors)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("fetch", help="fetch one URL, archive it, print its export record")
+    p.add_argument("url", help="absolute http(s) URL")
+    _add_config(p)
+    p.add_argument("--format", choices=["json", "text"], default="json")
+    p.add_argument("--outlet", help="attribute the page to this outlet name")
+
+    p = sub.add_parser("story", help="print a story: its original and every copy")
+    p.add_argument("story", metavar="URL|ID", help="an archived article's URL, or a story id")
+    _add_config(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = sub.add_parser("status", help="per outlet: articles, last and next poll, errors")
+    _add_config(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = sub.add_parser("templates", help="list an outlet's learned template blocks")
+    p.add_argument("outlet", help="outlet name (as in the config, or the host)")
+    _add_config(p)
+
+    p = sub.add_parser(
+        "reclean", help="re-derive cleaned text of archived articles with the current rules"
+    )
+    _add_config(p)
+    p.add_argument("--outlet", help="only this outlet's articles")
+
+    _add_archive_commands(sub)
 
     p = sub.add_parser("check-config", help="validate a config file and summarise it")
     _add_config(p, archive=False)
