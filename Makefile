@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config/harvester.toml
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run demo test test-fast check lint typecheck dockerlint bench clean
+.PHONY: venv run demo test test-fast test-faults check lint typecheck dockerlint bench clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ demo: venv
 ## test: the whole test suite incl. the slow tier (local servers only, never the internet)
 test: venv
 	$(BIN)/python -m pytest
+
+## test-faults: the fault-injection tier alone (hostile input, SSRF, disk full, slow hosts)
+test-faults: venv
+	$(BIN)/python -m pytest -m faults
 
 ## test-fast: the suite without the slow tier (kill trials)
 test-fast: venv
