@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from harvester.errors import ArchiveError
+from harvester.errors import ArchiveError, ArchiveUnavailableError
 from harvester.lifetime import Closeable
 from harvester.models import Evidence, ExportRecord
 
@@ -34,6 +34,9 @@ __all__ = [
 
 CATALOG_NAME = "index.sqlite"
 SCHEMA_VERSION = 2
+# How long a statement waits for another connection's lock before the catalog reports itself
+# unavailable (the daemon then pauses and retries; a reader raises).
+BUSY_TIMEOUT = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,6 +70,8 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE INDEX IF NOT EXISTS articles_by_final_url ON articles (final_url, id);
 CREATE INDEX IF NOT EXISTS articles_by_outlet ON articles (outlet, id);
 CREATE INDEX IF NOT EXISTS articles_by_story ON articles (story, id);
+CREATE INDEX IF NOT EXISTS articles_by_metadata ON articles (metadata_file, metadata_offset);
+CREATE INDEX IF NOT EXISTS captures_by_file ON captures (file, offset);
 CREATE TABLE IF NOT EXISTS docs (
     doc INTEGER PRIMARY KEY,
     final_url TEXT NOT NULL UNIQUE,
@@ -317,6 +322,14 @@ class Catalog(Protocol):
         ...
 
 
+def _catalog_error(message: str, exc: sqlite3.Error) -> ArchiveError:
+    """Disk full and "locked by another connection" pass; anything else is an archive fault."""
+    text = str(exc).lower()
+    if "disk is full" in text or "database is locked" in text or "database is busy" in text:
+        return ArchiveUnavailableError(message)
+    return ArchiveError(message)
+
+
 class SqliteCatalog(Closeable):
     """The SQLite catalog at ``<archive>/index.sqlite``. Use as a context manager."""
 
@@ -326,11 +339,11 @@ class SqliteCatalog(Closeable):
         self._lock = threading.RLock()
         try:
             if readonly:
-                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # One connection, used by one thread at a time (the daemon serialises jobs).
-                self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+                self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
@@ -366,14 +379,14 @@ class SqliteCatalog(Closeable):
                     for sql, params in statements:
                         self._db.executemany(sql, params)
             except sqlite3.Error as exc:
-                raise ArchiveError(f"cannot write catalog {self.path}: {exc}") from exc
+                raise _catalog_error(f"cannot write catalog {self.path}: {exc}", exc) from exc
 
     def _rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
-                raise ArchiveError(f"cannot read catalog {self.path}: {exc}") from exc
+                raise _catalog_error(f"cannot read catalog {self.path}: {exc}", exc) from exc
 
     def add_capture(self, row: CaptureRow) -> None:
         """Record a response or revisit record."""
@@ -841,6 +854,25 @@ class SqliteCatalog(Closeable):
     def has_capture(self, record_id: str) -> bool:
         """Whether a response/revisit record with this WARC-Record-ID is indexed (any file)."""
         return bool(self._rows("SELECT 1 FROM captures WHERE record_id = ? LIMIT 1", (record_id,)))
+
+    def has_article_at(self, file: str, offset: int) -> bool:
+        """Whether the metadata record at ``file``:``offset`` is indexed as an article row."""
+        rows = self._rows(
+            "SELECT 1 FROM articles WHERE metadata_file = ? AND metadata_offset = ? LIMIT 1",
+            (file, offset),
+        )
+        return bool(rows)
+
+    def last_indexed_offset(self, file: str) -> int:
+        """The offset of the last record of ``file`` the catalog indexes (capture or article
+        metadata), 0 when none: the writer indexes in file order, so what lies before it is
+        known."""
+        rows = self._rows(
+            "SELECT MAX(m) FROM (SELECT MAX(offset) AS m FROM captures WHERE file = ?"
+            " UNION ALL SELECT MAX(metadata_offset) FROM articles WHERE metadata_file = ?)",
+            (file, file),
+        )
+        return int(str(rows[0][0])) if rows and rows[0][0] is not None else 0
 
     def last_capture_offset(self, file: str) -> int | None:
         """The offset of the last capture the catalog knows in ``file``, or None."""

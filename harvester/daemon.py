@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import FrameType
@@ -48,7 +48,7 @@ from harvester.discover.feeds import parse_feed
 from harvester.discover.sections import article_links
 from harvester.discover.sitemaps import parse_sitemap
 from harvester.discover.urls import normalise_url
-from harvester.errors import ArchiveError, DiscoveryError
+from harvester.errors import ArchiveError, ArchiveUnavailableError, DiscoveryError
 from harvester.extract.content import decode_html
 from harvester.frontier import Frontier, RetryPolicy
 from harvester.models import (
@@ -90,6 +90,10 @@ STOP_GRACE = 8.0
 ONCE_RETRY_WAIT = 60.0
 # A progress line this often on a long `--once` run.
 PROGRESS_EVERY = 5.0
+# While the archive cannot take writes (disk full, catalog locked), fetching pauses this long,
+# doubling up to PAUSE_MAX until a page is archived again.
+PAUSE_MIN = 1.0
+PAUSE_MAX = 60.0
 # HTTP statuses worth trying again later.
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -182,6 +186,10 @@ class Crawler:
         self.fatal: list[ArchiveError] = []
         self.stats = CrawlStats()
         self.failures: dict[str, int] = {}
+        self._pause_lock = threading.Lock()
+        self._paused = False
+        self._pause_for = PAUSE_MIN
+        self._resume_at = 0.0
         self._threads: list[threading.Thread] = []
         self._polls: queue.Queue[tuple[Outlet, Callable[[PollReport], None]] | None] = queue.Queue()
         self._resume_frontier()
@@ -259,11 +267,20 @@ class Crawler:
 
     def _work(self) -> None:
         while not self.stopping.is_set():
+            wait = self._resume_at - time.monotonic()
+            if wait > 0:
+                self.stopping.wait(min(wait, 0.5))
+                continue
             item = self.frontier.take(timeout=0.5)
             if item is None:
                 continue
             try:
                 self._fetch_one(item)
+            except ArchiveUnavailableError as exc:
+                # Disk full or catalog locked: nothing of this page was kept (the WARC batch
+                # was cut back out); pause every worker, then try the same URL again.
+                self._pause(exc)
+                self.frontier.retry(replace(item, not_before=self._now() + self._pause_for))
             except ArchiveError as exc:
                 # The archive cannot take more work: stop; the URL stays pending.
                 self.fatal.append(exc)
@@ -274,7 +291,30 @@ class Crawler:
                 log.exception("%s: harvest failed", item.url)
                 self._settle(item, retry_reason="internal error (see log)")
 
+    def _pause(self, exc: ArchiveUnavailableError) -> None:
+        """Pause all fetching for a while (doubling up to PAUSE_MAX while the archive stays
+        unavailable)."""
+        with self._pause_lock:
+            if time.monotonic() < self._resume_at:
+                return  # another worker already paused for the same cause
+            self._pause_for = min(PAUSE_MAX, self._pause_for * 2) if self._paused else PAUSE_MIN
+            self._paused = True
+            self._resume_at = time.monotonic() + self._pause_for
+        log.error("archive unavailable: %s; fetching paused for %.0fs", exc, self._pause_for)
+
+    def _resumed(self) -> None:
+        if self._paused:
+            with self._pause_lock:
+                self._paused = False
+                self._pause_for = PAUSE_MIN
+            log.warning("archive writable again: fetching resumed")
+
     def _fetch_one(self, item: FrontierItem) -> None:
+        if self._catalog.article(item.url) is not None:
+            # Archived before, but struck off the frontier only now (a write that failed
+            # after the article was safe): never fetch a finished article again.
+            self._settle(item, retry_reason=None)
+            return
         request = FetchRequest(
             url=item.url,
             outlet=item.outlet,
@@ -288,6 +328,7 @@ class Crawler:
                 return
             self.stats.fetched += 1
             outcome = self._harvester.process(request, result)
+            self._resumed()
             self._log_outcome(item, outcome)
             self._settle(item, retry_reason=_transient(outcome))
             if isinstance(outcome, Archived):
@@ -370,6 +411,10 @@ class Crawler:
             outlet, done = job
             try:
                 report = self.poll(outlet)
+            except ArchiveUnavailableError as exc:
+                # Counted as a failed poll: the outlet backs off and is polled again later.
+                report = PollReport(outlet=outlet.name, errors=[f"archive unavailable: {exc}"])
+                self.failures[outlet.name] = self.failures.get(outlet.name, 0) + 1
             except ArchiveError as exc:
                 self.fatal.append(exc)
                 self.stop()
@@ -378,6 +423,7 @@ class Crawler:
                 # A bug in one poll must not kill the daemon: log it, count it as a failure.
                 log.exception("%s: poll failed", outlet.name)
                 report = PollReport(outlet=outlet.name, errors=["internal error (see log)"])
+                self.failures[outlet.name] = self.failures.get(outlet.name, 0) + 1
             if not self.stopping.is_set():
                 done(report)
 

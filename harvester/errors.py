@@ -8,7 +8,9 @@
     ├── NotAnArticleError          fetched fine but the page is not an article; exit 3
     ├── DiscoveryError             a feed, sitemap or section page is unparsable or unsafe
     └── ArchiveError               the archive could not be read or written (disk, catalog); exit 6
-        └── ArchiveLockedError     another process holds the archive's writer lock
+        ├── ArchiveLockedError     another process holds the archive's writer lock
+        └── ArchiveUnavailableError  no space left, or the catalog is locked: the daemon pauses
+                                   fetching and tries again instead of stopping
 
 Third-party exceptions (httpx, sqlite3, warcio, lxml) never escape the module that imports the
 library: they are translated at that seam into one of these.  Expected outcomes of a fetch (refused,
@@ -21,6 +23,7 @@ from __future__ import annotations
 __all__ = [
     "ArchiveError",
     "ArchiveLockedError",
+    "ArchiveUnavailableError",
     "ConfigError",
     "DiscoveryError",
     "FetchError",
@@ -74,3 +77,8 @@ class ArchiveError(HarvesterError):
 
 class ArchiveLockedError(ArchiveError):
     """Another process already writes to this archive."""
+
+
+class ArchiveUnavailableError(ArchiveError):
+    """The archive cannot take writes for now (disk full, quota, catalog locked by someone
+    else); nothing written was acknowledged, and the same work may be tried again later."""

@@ -15,7 +15,8 @@ archive is not something one URL's result can describe.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from harvester.config import Settings
 from harvester.dedup.book import StoryBook
 from harvester.dedup.fingerprint import fingerprint
 from harvester.dedup.stories import Resolution
+from harvester.errors import ArchiveError
 from harvester.extract.article import ArticleExtractor, Extraction, PageHints
 from harvester.extract.boilerplate import RemovedBlock
 from harvester.extract.content import decode_html, is_html
@@ -61,6 +63,7 @@ from harvester.warc.records import (
     payload_digest,
     warc_date,
 )
+from harvester.warc.writer import RecordSpan
 
 __all__ = ["Harvester", "RecleanReport", "harvest_one", "outlet_name", "process_imported"]
 
@@ -98,6 +101,17 @@ def _self_names(outlet: str, settings: Settings) -> tuple[str, ...]:
     return (outlet, *configured.aliases) if configured else (outlet,)
 
 
+@contextmanager
+def _index_or_rollback(store: ArchiveStore, spans: Sequence[RecordSpan]) -> Iterator[None]:
+    """Index records just written; if the catalog fails (disk full, locked), cut them back out
+    of the WARC file so a retry does not leave them twice."""
+    try:
+        yield
+    except ArchiveError:
+        store.writer.rollback(spans[0].file, spans[0].offset)
+        raise
+
+
 def _archive_exchange(store: ArchiveStore, exchange: Exchange) -> _Capture:
     """Write request + response, or request + revisit when the payload is unchanged."""
     digest = payload_digest(exchange.body)
@@ -118,20 +132,21 @@ def _archive_exchange(store: ArchiveStore, exchange: Exchange) -> _Capture:
         records = build_exchange(exchange, request_id=request_id, response_id=response_id)
     spans = store.writer.write(list(records))
     response = spans[1]
-    store.catalog.add_capture(
-        CaptureRow(
-            url=exchange.url,
-            fetched=warc_date(exchange.started),
-            status=exchange.status,
-            record_type="revisit" if revisit else "response",
-            payload_digest=digest,
-            file=response.file,
-            offset=response.offset,
-            length=response.length,
-            record_id=response.record_id,
-            refers_to=previous.record_id if previous is not None and revisit else None,
+    with _index_or_rollback(store, spans):
+        store.catalog.add_capture(
+            CaptureRow(
+                url=exchange.url,
+                fetched=warc_date(exchange.started),
+                status=exchange.status,
+                record_type="revisit" if revisit else "response",
+                payload_digest=digest,
+                file=response.file,
+                offset=response.offset,
+                length=response.length,
+                record_id=response.record_id,
+                refers_to=previous.record_id if previous is not None and revisit else None,
+            )
         )
-    )
     return _Capture(
         location=WarcLocation(
             file=response.file, offset=response.offset, record_id=response.record_id
@@ -294,16 +309,17 @@ def _write_article(
             )
         )
     spans = store.writer.write(records)
-    store.catalog.add_article(
-        ArticleRow(
-            record=record,
-            capture_record_id=response_id,
-            metadata_file=spans[0].file,
-            metadata_offset=spans[0].offset,
-            blocks=blocks,
-            payload=payload,
+    with _index_or_rollback(store, spans):
+        store.catalog.add_article(
+            ArticleRow(
+                record=record,
+                capture_record_id=response_id,
+                metadata_file=spans[0].file,
+                metadata_offset=spans[0].offset,
+                blocks=blocks,
+                payload=payload,
+            )
         )
-    )
 
 
 def _reject(
@@ -564,13 +580,24 @@ class Harvester(Closeable):
         self.settings = settings
         self.clock = clock or SystemClock()
         self.extractor = extractor or ArticleExtractor(settings)
-        self.store = ArchiveStore(settings.archive, settings.fetch, clock=self.clock)
+        context = self.extractor.context
+        wires = {o.name: o.wire for o in settings.outlets}
+
+        def is_wire(name: str) -> bool:
+            return wires.get(name, context.wires.resolve(name) is not None)
+
+        try:
+            self.store = ArchiveStore(
+                settings.archive, settings.fetch, clock=self.clock, is_wire=is_wire
+            )
+        except BaseException:
+            self.extractor.close()  # the archive is locked or unreadable: no worker left behind
+            raise
         self._own_fetcher = fetcher is None
         self.fetcher: Fetcher = fetcher or HttpFetcher(settings.fetch, clock=self.clock)
         self.templates = TemplateBook(
             self.store.catalog, min_articles=settings.extract.template_min_articles
         )
-        context = self.extractor.context
 
         def canonical_name(name: str) -> str:
             wire = context.wires.resolve(name)

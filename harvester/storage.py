@@ -97,6 +97,7 @@ class ArchiveStore(Closeable):
         *,
         clock: Clock,
         new_id: Callable[[], str] = new_record_id,
+        is_wire: Callable[[str], bool] = lambda name: False,
     ) -> None:
         self.root = settings.dir
         self.clock = clock
@@ -106,7 +107,7 @@ class ArchiveStore(Closeable):
         self.repairs = repair_open_files(self.root)
         self.catalog = SqliteCatalog(self.root / CATALOG_NAME)
         # Captures a killed process wrote but never indexed join the catalog now.
-        self.reconciled = reconcile_catalog(self.root, self.catalog)
+        self.reconciled = reconcile_catalog(self.root, self.catalog, is_wire=is_wire)
         self.writer = WarcFileWriter(
             self.root,
             prefix=settings.prefix,

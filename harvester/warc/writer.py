@@ -8,6 +8,8 @@ reported with the final (closed) name, relative to the archive root, so catalog 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
@@ -18,13 +20,15 @@ from typing import IO
 from warcio.warcwriter import WARCWriter
 
 from harvester.clock import Clock
-from harvester.errors import ArchiveError
+from harvester.errors import ArchiveError, ArchiveUnavailableError
 from harvester.lifetime import Closeable
 from harvester.warc.records import WARC_VERSION, Record, build_warcinfo, warc_date
 
 __all__ = ["OPEN_SUFFIX", "RecordSpan", "WarcFileWriter"]
 
 OPEN_SUFFIX = ".open"
+# Errors that pass once space returns: the daemon pauses instead of stopping.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,10 +80,12 @@ class WarcFileWriter(Closeable):
 
         Raises ArchiveError when the file cannot be written (disk full, permissions).
         """
+        start: int | None = None
         try:
             if self._file is None or self._file.tell() >= self._rotate_size:
                 self._rotate()
             assert self._file is not None and self._warc is not None and self._final is not None
+            start = self._file.tell()
             spans = []
             for record in records:
                 offset = self._file.tell()
@@ -95,8 +101,41 @@ class WarcFileWriter(Closeable):
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as exc:
-            raise ArchiveError(f"cannot write WARC file under {self._root}: {exc}") from exc
+            # Disk full, quota, I/O error: cut the batch back out so the file still ends with
+            # a whole record, and report; the caller may try again once there is space.
+            if start is not None and self._final is not None:
+                self.rollback(self._relative(self._final), start)
+            kind = ArchiveUnavailableError if exc.errno in _NO_SPACE else ArchiveError
+            raise kind(f"cannot write WARC file under {self._root}: {exc}") from exc
         return spans
+
+    def rollback(self, file: str, offset: int) -> None:
+        """Cut the current file back to ``offset`` (the start of a batch written last, e.g. one
+        the catalog then failed to index), so a later retry does not leave the batch twice. If
+        the file cannot be cut, it is abandoned as it is (``.open``; repaired at the next start)
+        and the next write starts a new file. A ``file`` that is not the current one (rotated
+        since) is left alone."""
+        if self._file is None or self._final is None or self._relative(self._final) != file:
+            return
+        opened = Path(str(self._final) + OPEN_SUFFIX)
+        with contextlib.suppress(OSError):
+            self._file.close()  # may fail to flush what a full disk refused: that is dropped
+        self._file = self._warc = None
+        try:
+            handle = opened.open("r+b")
+        except OSError:
+            self._final = None
+            return
+        try:
+            handle.truncate(offset)
+            handle.seek(offset)
+            os.fsync(handle.fileno())
+        except OSError:
+            handle.close()
+            self._final = None
+            return
+        self._file = handle
+        self._warc = WARCWriter(handle, gzip=True, warc_version=WARC_VERSION)
 
     def close(self) -> None:
         """Close the current file (if any) and rename it to its final name."""
