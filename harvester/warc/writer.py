@@ -66,6 +66,8 @@ class WarcFileWriter(Closeable):
         self._host = "".join(c if c.isalnum() or c in "-." else "-" for c in host)[:63]
         self._serial = 0
         self._on_close = on_close
+        # (final name, whole-record length) of files a failed rollback could not cut back yet
+        self._abandoned: list[tuple[Path, int]] = []
         self._file: IO[bytes] | None = None
         self._final: Path | None = None
         self._warc: WARCWriter | None = None
@@ -117,28 +119,41 @@ class WarcFileWriter(Closeable):
         since) is left alone."""
         if self._file is None or self._final is None or self._relative(self._final) != file:
             return
-        opened = Path(str(self._final) + OPEN_SUFFIX)
+        final = self._final
         with contextlib.suppress(OSError):
             self._file.close()  # may fail to flush what a full disk refused: that is dropped
         self._file = self._warc = None
-        try:
-            handle = opened.open("r+b")
-        except OSError:
-            self._final = None
-            return
-        try:
-            handle.truncate(offset)
-            handle.seek(offset)
-            os.fsync(handle.fileno())
-        except OSError:
-            handle.close()
+        handle = _cut(Path(str(final) + OPEN_SUFFIX), offset)
+        if handle is None:
+            # Cannot cut it now: set it aside; close() (or the next start's repair) finishes it.
+            self._abandoned.append((final, offset))
             self._final = None
             return
         self._file = handle
         self._warc = WARCWriter(handle, gzip=True, warc_version=WARC_VERSION)
 
+    def _finish_abandoned(self) -> None:
+        """Cut back and close files set aside by a rollback that could not finish."""
+        left = []
+        for final, offset in self._abandoned:
+            handle = _cut(Path(str(final) + OPEN_SUFFIX), offset)
+            if handle is None:
+                left.append((final, offset))
+                continue
+            try:
+                handle.close()
+                Path(str(final) + OPEN_SUFFIX).rename(final)
+            except OSError:
+                left.append((final, offset))
+                continue
+            if self._on_close is not None:
+                self._on_close(self._relative(final))
+        self._abandoned = left
+
     def close(self) -> None:
         """Close the current file (if any) and rename it to its final name."""
+        if self._abandoned:
+            self._finish_abandoned()
         if self._file is None or self._final is None:
             return
         try:
@@ -178,3 +193,20 @@ class WarcFileWriter(Closeable):
             filename=name, info=self._info, record_id=self._new_id(), date=warc_date(now)
         )
         self._warc.write_record(info)
+
+
+def _cut(opened: Path, offset: int) -> IO[bytes] | None:
+    """``opened`` truncated to ``offset`` and synced, open for appending there; None when that
+    fails (the disk may still refuse)."""
+    try:
+        handle = opened.open("r+b")
+    except OSError:
+        return None
+    try:
+        handle.truncate(offset)
+        handle.seek(offset)
+        os.fsync(handle.fileno())
+    except OSError:
+        handle.close()
+        return None
+    return handle
