@@ -5,11 +5,11 @@ Layout (see config/harvester.toml for a commented example)::
     [archive]   dir, prefix, rotate_size
     [fetch]     user_agent, per_host_delay, per_host_connections, workers, retries,
                 retry_delay, timeout, deadline, max_page_bytes, max_redirects,
-                respect_robots, allow_private_networks, allow_hosts
+                respect_robots, allow_private_networks, allow_hosts, oversize
     [extract]   budget, wires, boilerplate, template_min_articles
     [dedup]     window, follow_attribution
     [[outlets]] name, home, feeds, sitemaps, sections, section_include, section_exclude,
-                poll_every, poll_min, poll_max, wire, aliases
+                poll_every, poll_min, poll_max, wire, aliases, headers, cookies
 
 Every problem is reported as one :class:`ConfigError` line that names the file, the outlet (when
 there is one) and the key.  Relative paths (``[archive] dir``) resolve against the directory of the
@@ -83,6 +83,7 @@ class FetchSettings:
     respect_robots: bool = True
     allow_private_networks: bool = False
     allow_hosts: tuple[str, ...] = ()
+    oversize: str = "refuse"
 
 
 def default_config_dir() -> Path:
@@ -132,6 +133,16 @@ class Outlet:
     poll_max: float | None = None
     wire: bool = False
     aliases: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    cookies: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def credentials(self) -> dict[str, str]:
+        """The request headers that go to this outlet's origin only (``headers`` and a
+        ``Cookie`` header built from ``cookies``)."""
+        sent = dict(self.headers)
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies)
+        return sent
 
     @property
     def interval_bounds(self) -> tuple[float, float]:
@@ -391,6 +402,7 @@ def _fetch(v: _Validator, raw: Mapping[str, Any]) -> FetchSettings:
             bool,
         ),
         allow_hosts=tuple(h.strip().lower() for h in hosts),
+        oversize=_choice(v, where, "oversize", raw.get("oversize", d.oversize), OVERSIZE),
     )
 
 
@@ -421,6 +433,35 @@ def _extract(v: _Validator, raw: Mapping[str, Any]) -> ExtractSettings:
         boilerplate=path("boilerplate", "boilerplate", is_dir=True),
         template_min_articles=minimum,
     )
+
+
+OVERSIZE = ("refuse", "truncate")
+_TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+# Headers that describe the message, not the client: an outlet may not set them.
+_RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "accept-encoding", "cookie"}
+)
+
+
+def _choice(v: _Validator, where: str, key: str, value: object, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        v.fail(where, key, f"must be one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
+
+
+def _pairs(v: _Validator, where: str, key: str, value: object) -> tuple[tuple[str, str], ...]:
+    """A table of header (or cookie) names to values, validated so nothing can smuggle a line
+    break into a request."""
+    if not isinstance(value, dict):
+        v.fail(where, key, "must be a table of name = value")
+    pairs = []
+    for name, text in value.items():  # type: ignore[attr-defined]
+        if not isinstance(text, str) or any(c in text for c in "\r\n\x00"):
+            v.fail(where, key, f"{name!r}: value must be one line of text")
+        if not _TOKEN_RE.match(name) or (key == "headers" and name.lower() in _RESERVED_HEADERS):
+            v.fail(where, key, f"{name!r} is not an allowed name")
+        pairs.append((str(name), str(text)))
+    return tuple(pairs)
 
 
 def _outlet(v: _Validator, raw: object, index: int) -> Outlet:
@@ -465,6 +506,8 @@ def _outlet(v: _Validator, raw: object, index: int) -> Outlet:
         poll_every=v.convert(where, "poll_every", raw.get("poll_every", 900), parse_duration),
         poll_min=poll_min,
         poll_max=poll_max,
+        headers=_pairs(v, where, "headers", raw.get("headers", {})),
+        cookies=_pairs(v, where, "cookies", raw.get("cookies", {})),
         wire=v.typed(where, "wire", raw.get("wire", False), bool),
         aliases=tuple(a.strip() for a in v.string_list(where, "aliases", raw.get("aliases", []))),
     )

@@ -249,6 +249,7 @@ def _capture_context(request: FetchRequest, chain: tuple[Exchange, ...]) -> dict
         "requested_url": request.url,
         "redirects": [{"url": e.url, "status": e.status} for e in chain[:-1]],
         "discovery": request.discovery.to_json() if request.discovery else None,
+        **({"truncated": chain[-1].truncated} if chain and chain[-1].truncated else {}),
     }
 
 
@@ -594,7 +595,11 @@ class Harvester(Closeable):
             self.extractor.close()  # the archive is locked or unreadable: no worker left behind
             raise
         self._own_fetcher = fetcher is None
-        self.fetcher: Fetcher = fetcher or HttpFetcher(settings.fetch, clock=self.clock)
+        self.fetcher: Fetcher = fetcher or HttpFetcher(
+            settings.fetch,
+            clock=self.clock,
+            credentials={o.home: o.credentials() for o in settings.outlets if o.credentials()},
+        )
         self.templates = TemplateBook(
             self.store.catalog, min_articles=settings.extract.template_min_articles
         )

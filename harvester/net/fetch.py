@@ -123,6 +123,26 @@ class _Cancelled(Exception):
     """Internal: the fetcher was cancelled (the daemon is stopping) while reading."""
 
 
+REDACTED = "[redacted by harvester]"
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` with the default port spelled out, lower case."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def _redacted(headers: tuple[tuple[str, str], ...], names: set[str]) -> tuple[tuple[str, str], ...]:
+    if not names:
+        return headers
+    return tuple((k, REDACTED if k.lower() in names else v) for k, v in headers)
+
+
 @dataclass
 class _RobotsCache:
     """robots.txt rules per origin, with the monotonic time each answer expires and its status."""
@@ -156,6 +176,7 @@ class HttpFetcher(Closeable):
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], object] | None = None,
+        credentials: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock or SystemClock()
@@ -167,6 +188,9 @@ class HttpFetcher(Closeable):
         # monotonic time until which a host asked us (Retry-After) to stay away
         self._paused_until: dict[str, float] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
+        # Per-origin credentials (an outlet's headers/cookies): sent to that origin only, on
+        # every hop that lands there, and redacted in what is archived.
+        self._credentials = {_origin(o): dict(h) for o, h in (credentials or {}).items()}
         self._robots_guard = threading.Lock()
         self._policy = AddressPolicy(
             allow_private_networks=settings.allow_private_networks,
@@ -265,7 +289,13 @@ class HttpFetcher(Closeable):
                 url=url, reason=f"host {netloc} asked us to wait {paused:.0f}s more (Retry-After)"
             )
         for attempt in range(MAX_RETRIES + 1):
-            result = self._exchange(url, deadline, self._settings.max_page_bytes, headers=headers)
+            result = self._exchange(
+                url,
+                deadline,
+                self._settings.max_page_bytes,
+                headers=headers,
+                truncate=self._settings.oversize == "truncate",
+            )
             if not isinstance(result, Exchange) or result.status not in (429, 503):
                 return result
             wait = _retry_after(result.header("retry-after"), self._clock.now())
@@ -325,6 +355,10 @@ class HttpFetcher(Closeable):
             result = self._exchange(current, deadline, ROBOTS_MAX_BYTES, truncate=True)
             if not isinstance(result, Exchange):
                 return result
+            if result.truncated == "time":  # half a robots.txt could allow too much
+                return FetchFailed(
+                    url=current, reason=f"deadline of {self._settings.deadline:g}s exceeded"
+                )
             location = result.location
             if result.status in _REDIRECTS and location:
                 current = urljoin(current, location.strip())
@@ -363,8 +397,10 @@ class HttpFetcher(Closeable):
         headers: Mapping[str, str] | None,
     ) -> Exchange | Refused | FetchFailed:
         started = self._clock.now()
+        secrets = self._credentials.get(_origin(url), {})
+        secret_names = {name.lower() for name in secrets}
         try:
-            request = self._client.build_request("GET", url, headers=headers)
+            request = self._client.build_request("GET", url, headers={**secrets, **(headers or {})})
             response = self._client.send(request, stream=True)
         except RefusedError as exc:
             return Refused(url=url, reason=str(exc))
@@ -376,6 +412,10 @@ class HttpFetcher(Closeable):
             body, truncated = self._read_body(response, deadline, cap, truncate=truncate)
             content = _decode(body, response.headers.get("content-encoding", ""), cap)
         except _TooLarge:
+            if truncate:  # the raw bytes were cut to fit: what they expand to did not
+                return Refused(
+                    url=url, reason=f"refused: body decodes to more than {cap} bytes: {url}"
+                )
             return Refused(url=url, reason=f"refused: body larger than {cap} bytes: {url}")
         except zlib.error as exc:
             return FetchFailed(url=url, reason=f"corrupt compressed body ({exc}): {url}")
@@ -393,14 +433,14 @@ class HttpFetcher(Closeable):
             response.close()
         return Exchange(
             url=url,
-            request_headers=_text_headers(request.headers.raw),
+            request_headers=_redacted(_text_headers(request.headers.raw), secret_names),
             http_version=response.http_version or "HTTP/1.1",
             status=response.status_code,
             reason=response.reason_phrase,
             response_headers=_text_headers(response.headers.raw),
             body=body,
             content=content,
-            truncated="length" if truncated else None,
+            truncated=truncated,
             started=started,
             peer_ip=_peer_ip(response),
         )
@@ -416,7 +456,10 @@ class HttpFetcher(Closeable):
 
     def _read_body(
         self, response: httpx.Response, deadline: float, cap: int, *, truncate: bool
-    ) -> tuple[bytes, bool]:
+    ) -> tuple[bytes, str | None]:
+        """The raw body and why it was cut short (``"length"``, ``"time"``), if it was: with
+        ``truncate`` a body over ``cap`` or past the deadline is kept in part, else
+        _TooLarge / _Deadline is raised."""
         declared = response.headers.get("content-length", "")
         if not truncate and declared.isdigit() and int(declared) > cap:
             raise _TooLarge
@@ -427,20 +470,22 @@ class HttpFetcher(Closeable):
             body = response.content
             if len(body) > cap and not truncate:
                 raise _TooLarge
-            return body[:cap], len(body) > cap
+            return body[:cap], "length" if len(body) > cap else None
         for chunk in response.iter_raw():
             size += len(chunk)
             if size > cap:
                 if not truncate:
                     raise _TooLarge
                 chunks.append(chunk[: len(chunk) - (size - cap)])
-                return b"".join(chunks), True
+                return b"".join(chunks), "length"
             chunks.append(chunk)
             if self._clock.monotonic() > deadline:
-                raise _Deadline
+                if not truncate:
+                    raise _Deadline
+                return b"".join(chunks), "time"
             if self._cancelled.is_set():
                 raise _Cancelled
-        return b"".join(chunks), False
+        return b"".join(chunks), None
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:
