@@ -206,6 +206,9 @@ class HttpFetcher(Closeable):
                 max_connections=100,
             )
             transport = guarded
+        # Requests go to the transport directly: the client would parse a redirect's Location
+        # itself (and fail on data:/javascript: targets) and keep a cookie jar; we do neither.
+        self._transport = transport
         self._client = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(settings.timeout),
@@ -266,7 +269,16 @@ class HttpFetcher(Closeable):
             location = result.location
             if result.status not in _REDIRECTS or not location:
                 return Fetched(chain=tuple(chain))
-            current = urljoin(current, location.strip())
+            try:
+                target = urljoin(current, location.strip())
+                scheme = urlsplit(target).scheme.lower()
+            except ValueError:
+                refused = Refused(url=url, reason=f"refused: invalid redirect target {location!r}")
+                return _with_chain(refused, chain)
+            if scheme not in ("http", "https"):
+                refused = Refused(url=url, reason=f"refused: not an http(s) URL: {target}")
+                return _with_chain(refused, chain)
+            current = target
         return FetchFailed(
             url=url,
             reason=f"more than {self._settings.max_redirects} redirects",
@@ -401,12 +413,15 @@ class HttpFetcher(Closeable):
         secret_names = {name.lower() for name in secrets}
         try:
             request = self._client.build_request("GET", url, headers={**secrets, **(headers or {})})
-            response = self._client.send(request, stream=True)
+            response = self._transport.handle_request(request)
+            response.request = request
         except RefusedError as exc:
             return Refused(url=url, reason=str(exc))
+        except httpx.InvalidURL as exc:
+            return Refused(url=url, reason=f"refused: invalid URL ({exc}): {url}")
         except httpx.TimeoutException:
             return FetchFailed(url=url, reason=f"timeout after {self._settings.timeout:g}s: {url}")
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except httpx.HTTPError as exc:
             return FetchFailed(url=url, reason=f"{_describe(exc)}: {url}")
         try:
             body, truncated = self._read_body(response, deadline, cap, truncate=truncate)
