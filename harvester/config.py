@@ -471,7 +471,12 @@ def _outlet(v: _Validator, raw: object, index: int) -> Outlet:
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{v.source}: outlets[{index}]: key 'name': missing or empty")
     where = f"outlet {name!r}"
-    if not _NAME_RE.match(name) or name.strip() != name or name.startswith("."):
+    if (
+        not _NAME_RE.match(name)
+        or not name.isprintable()
+        or name.strip() != name
+        or name.startswith(".")
+    ):
         v.fail(where, "name", "must be 1-100 printable characters, no slashes, no leading dot")
     v.unknown_keys(raw, set(Outlet.__dataclass_fields__), where=where)
     if "home" not in raw:

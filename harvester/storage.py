@@ -103,20 +103,29 @@ class ArchiveStore(Closeable):
         self.clock = clock
         self.new_id = new_id
         self._lock: IO[str] | None = lock_archive(self.root)
-        # We hold the lock, so any .open file is a dead writer's: cut it back and close it.
-        self.repairs = repair_open_files(self.root)
-        self.catalog = SqliteCatalog(self.root / CATALOG_NAME)
-        # Captures a killed process wrote but never indexed join the catalog now.
-        self.reconciled = reconcile_catalog(self.root, self.catalog, is_wire=is_wire)
-        self.writer = WarcFileWriter(
-            self.root,
-            prefix=settings.prefix,
-            rotate_size=settings.rotate_size,
-            clock=clock,
-            new_id=new_id,
-            info=warcinfo_fields(fetch),
-            on_close=self.catalog.mark_warc_complete,
-        )
+        catalog: SqliteCatalog | None = None
+        try:
+            # We hold the lock, so any .open file is a dead writer's: cut it back, close it.
+            self.repairs = repair_open_files(self.root)
+            catalog = SqliteCatalog(self.root / CATALOG_NAME)
+            # Records a killed process wrote but never indexed join the catalog now.
+            self.reconciled = reconcile_catalog(self.root, catalog, is_wire=is_wire)
+            self.writer = WarcFileWriter(
+                self.root,
+                prefix=settings.prefix,
+                rotate_size=settings.rotate_size,
+                clock=clock,
+                new_id=new_id,
+                info=warcinfo_fields(fetch),
+                on_close=catalog.mark_warc_complete,
+            )
+        except BaseException:
+            if catalog is not None:
+                catalog.close()
+            self._lock.close()
+            self._lock = None
+            raise
+        self.catalog = catalog
 
     def close(self) -> None:
         """Close the WARC file (renaming it), the catalog, then release the lock."""

@@ -11,8 +11,13 @@ Contract of :func:`parse_feed` (pure: no files, no network)::
                 link whose rel is not self/edit/enclosure/replies/... .  Links resolve against
                 xml:base (nested) and the feed URL, then go through ``normalise_url``.  Items
                 without a usable http(s) URL are skipped; a URL seen earlier in the feed is
-                skipped (the first item wins); at most ``max_items`` items are returned and
-                iteration stops as soon as that many are kept
+                skipped (the first item wins); at most ``max_items`` items are returned
+    bounds      the document is parsed incrementally (64 KiB at a time) and parsing stops as
+                soon as ``max_items`` items are kept or ``EXAMINE_FACTOR * max_items`` item
+                elements were looked at (duplicates and link-less items count too), and every
+                item is freed once read: the work and memory of one call are bounded by the
+                item cap, not by the document (a 20 MiB feed of a million items costs what its
+                first few thousand cost)
     published   RSS pubDate / dc:date / Atom published / updated (first parsable wins), RFC 822
                 or ISO 8601; a date without zone is UTC; always timezone-aware UTC, else None
     source      RSS <source url="...">name</source>; Atom <source><title/><link/></source>
@@ -26,7 +31,8 @@ Safety (raises :class:`DiscoveryError` with a one-line message)::
       laughs, external entities), whatever the document's encoding (BOM, UTF-16/32, declared
       encoding); a prolog longer than 64 KiB is refused too
     - lxml parses with resolve_entities=False, no_network=True, load_dtd=False, recover=True and
-      huge_tree=False, and a parsed internal DTD that still declares entities is refused
+      huge_tree=False, and a parsed internal DTD that still declares entities is refused; an
+      external DTD (RSS 0.91's Netscape DOCTYPE) is never loaded, its entities stay undefined
     - not XML, or a root other than rss / RDF / feed: "not an RSS or Atom feed: ..."
 """
 
@@ -47,12 +53,19 @@ from lxml import etree
 from harvester.discover.urls import normalise_url
 from harvester.errors import DiscoveryError
 
-__all__ = ["MAX_FEED_BYTES", "FeedItem", "parse_feed"]
+__all__ = ["EXAMINE_FACTOR", "MAX_FEED_BYTES", "FeedItem", "parse_feed"]
 
 MAX_FEED_BYTES = 20 * 2**20
 """Feeds larger than this many bytes are refused unparsed."""
 
+# Why 4: a real feed repeats an item or lists one without a link now and then; a feed of
+# nothing but duplicates or link-less items must not cost more than four times a normal one.
+EXAMINE_FACTOR = 4
+"""At most ``EXAMINE_FACTOR * max_items`` item elements are examined per call."""
+
 _MAX_PROLOG_CHARS = 64 * 2**10
+# The parser is fed this much at a time, so it stops soon after the caller has enough.
+_PARSE_CHUNK = 64 * 2**10
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 # The feed formats' own namespaces: their <title>, <guid>, <source> ... win over same-named
@@ -110,7 +123,7 @@ def parse_feed(data: bytes, *, feed_url: str, max_items: int = 5000) -> tuple[Fe
     base = normalise_url(feed_url)
     if len(data) > MAX_FEED_BYTES:
         raise DiscoveryError(f"feed is too large: {len(data)} bytes > {MAX_FEED_BYTES}")
-    root = _parse_xml(_check_prolog(bytes(data)))
+    root, ended = _parse_xml(_check_prolog(bytes(data)))
     kind = _local_name(root).lower()
     if kind not in _ROOTS:
         raise DiscoveryError(f"not an RSS or Atom feed: root <{_qualified_name(root)}>")
@@ -119,13 +132,13 @@ def parse_feed(data: bytes, *, feed_url: str, max_items: int = 5000) -> tuple[Fe
     make_item = _atom_item if kind == "feed" else _rss_item
     items: list[FeedItem] = []
     seen: set[str] = set()
-    for element in _item_elements(root, kind):
+    for examined, element in enumerate(_item_elements(root, kind, ended), start=1):
         item = make_item(element, base)
-        if item is None or item.url in seen:
-            continue
-        seen.add(item.url)
-        items.append(item)
-        if len(items) >= max_items:
+        _release(element)
+        if item is not None and item.url not in seen:
+            seen.add(item.url)
+            items.append(item)
+        if len(items) >= max_items or examined >= EXAMINE_FACTOR * max_items:
             break
     return tuple(items)
 
@@ -247,8 +260,18 @@ def _after_declaration(text: str, i: int) -> int:
     return n
 
 
-def _parse_xml(data: bytes) -> _Element:
-    parser = etree.XMLParser(
+def _parse_xml(data: bytes) -> tuple[_Element, Iterator[_Element]]:
+    """Start parsing ``data``: its root element, and an iterator over its elements as they end.
+
+    Parsing goes on only as far as the iterator is consumed (``_PARSE_CHUNK`` bytes at a time),
+    so a caller that stops early never pays for the rest of the document. The root is returned
+    once its start tag is parsed, i.e. after the prolog and its DTD, which is checked here for
+    entity declarations. Raises DiscoveryError when there is no root, the XML is unusable or
+    the DTD declares entities; an error after the root only ends the iteration (recover mode:
+    what was read so far stands).
+    """
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -256,8 +279,23 @@ def _parse_xml(data: bytes) -> _Element:
         huge_tree=False,
         recover=True,
     )
+    chunks = (data[i : i + _PARSE_CHUNK] for i in range(0, len(data), _PARSE_CHUNK))
+    root: _Element = None
+    ended: list[_Element] = []
     try:
-        root = etree.fromstring(data, parser)
+        while root is None:
+            chunk = next(chunks, None)
+            if chunk is None:
+                parser.close()
+            else:
+                parser.feed(chunk)
+            for event, element in parser.read_events():
+                if root is None:
+                    root = element  # the first event is the root's start
+                elif event == "end":
+                    ended.append(element)
+            if chunk is None:
+                break
     except (etree.LxmlError, ValueError) as exc:
         reason = (str(exc).splitlines() or ["unparsable"])[0][:200]
         raise DiscoveryError(f"not an RSS or Atom feed: {reason}") from None
@@ -266,23 +304,51 @@ def _parse_xml(data: bytes) -> _Element:
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise DiscoveryError("refused feed: the document type declares entities")
-    return root
+    return root, _rest(parser, chunks, ended)
+
+
+def _rest(parser: Any, chunks: Iterator[bytes], ended: list[_Element]) -> Iterator[_Element]:
+    """The elements ending after the root started: those already parsed, then the rest."""
+    yield from ended
+    ended.clear()
+    try:
+        for chunk in chunks:
+            parser.feed(chunk)
+            yield from (element for event, element in parser.read_events() if event == "end")
+        parser.close()
+        yield from (element for event, element in parser.read_events() if event == "end")
+    except (etree.LxmlError, ValueError):
+        return
+
+
+def _release(element: _Element) -> None:
+    """Free an element that was read, and its earlier siblings (memory stays flat)."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
 
 
 # --- items ----------------------------------------------------------------------------------
 
 
-def _item_elements(root: _Element, kind: str) -> Iterator[_Element]:
-    """Yield the item/entry elements in document order."""
-    if kind == "feed":
-        yield from (child for child in root if _local_name(child) == "entry")
-        return
-    for child in root:
-        name = _local_name(child)
-        if name == "item":
-            yield child
-        elif name == "channel":
-            yield from (grand for grand in child if _local_name(grand) == "item")
+def _item_elements(root: _Element, kind: str, ended: Iterator[_Element]) -> Iterator[_Element]:
+    """Yield the item/entry elements in document order, each once it has been parsed whole:
+    Atom entries that are children of the root; RSS/RDF items that are children of the root
+    or of a <channel> child of the root."""
+    wanted = "entry" if kind == "feed" else "item"
+    for element in ended:
+        if _local_name(element) != wanted:
+            continue
+        parent = element.getparent()
+        if parent is root or (
+            kind != "feed"
+            and parent is not None
+            and _local_name(parent) == "channel"
+            and parent.getparent() is root
+        ):
+            yield element
 
 
 def _rss_item(item: _Element, feed_url: str) -> FeedItem | None:

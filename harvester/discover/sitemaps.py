@@ -9,7 +9,10 @@ Contract of :func:`parse_sitemap` (pure: no files, no network)::
                 passed, without inflating the rest; concatenated gzip members are joined
     url         <loc> must be an absolute http(s) URL (relative and other schemes are skipped);
                 it goes through ``normalise_url``; a URL seen earlier is skipped (the first
-                wins); at most ``max_entries`` entries are kept and iteration stops there
+                wins); at most ``max_entries`` entries are kept
+    bounds      parsed incrementally; parsing stops once ``max_entries`` entries are kept or
+                ``EXAMINE_FACTOR * max_entries`` entry elements were looked at, and each entry
+                is freed once read (work and memory bounded by the entry cap)
     lastmod     W3C datetime (YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss[.s]] with an
                 offset or Z; a time without offset is read as UTC) -> timezone-aware UTC; a
                 date alone is midnight UTC; anything else is None (never fatal)
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from harvester.discover.feeds import (
+    EXAMINE_FACTOR,
     _check_prolog,
     _Element,
     _has_http_scheme,
@@ -41,6 +45,7 @@ from harvester.discover.feeds import (
     _parse_xml,
     _qualified_name,
     _raw_text,
+    _release,
     _text,
 )
 from harvester.discover.urls import normalise_url
@@ -100,7 +105,7 @@ def parse_sitemap(data: bytes, *, sitemap_url: str, max_entries: int = 50_000) -
     if data.startswith(_GZIP_MAGIC):
         data = _gunzip(data)
     try:
-        root = _parse_xml(_check_prolog(data))
+        root, ended = _parse_xml(_check_prolog(data))
     except DiscoveryError as exc:
         raise DiscoveryError(_sitemap_message(str(exc))) from None
     kind = _local_name(root)
@@ -110,13 +115,13 @@ def parse_sitemap(data: bytes, *, sitemap_url: str, max_entries: int = 50_000) -
     found: list[SitemapEntry] = []
     seen: set[str] = set()
     if max_entries > 0:
-        for element in _sitemap_children(root, child_name):
+        for examined, element in enumerate(_sitemap_children(root, child_name, ended), start=1):
             entry = _entry(element, news=kind == "urlset")
-            if entry is None or entry.url in seen:
-                continue
-            seen.add(entry.url)
-            found.append(entry)
-            if len(found) >= max_entries:
+            _release(element)
+            if entry is not None and entry.url not in seen:
+                seen.add(entry.url)
+                found.append(entry)
+            if len(found) >= max_entries or examined >= EXAMINE_FACTOR * max_entries:
                 break
     if kind == "urlset":
         return Sitemap(entries=tuple(found))
@@ -170,11 +175,14 @@ def _sitemap_message(message: str) -> str:
 # --- entries --------------------------------------------------------------------------------
 
 
-def _sitemap_children(element: _Element, name: str) -> Iterator[_Element]:
+def _sitemap_children(root: _Element, name: str, ended: Iterator[_Element]) -> Iterator[_Element]:
+    """The root's ``name`` children (in the sitemap namespaces), each once parsed whole."""
     return (
-        child
-        for child in element
-        if _local_name(child) == name and _namespace(child) in _SITEMAP_NAMESPACES
+        element
+        for element in ended
+        if _local_name(element) == name
+        and _namespace(element) in _SITEMAP_NAMESPACES
+        and element.getparent() is root
     )
 
 

@@ -17,11 +17,13 @@ from harvester.extract.metadata import PageMeta, read_metadata
 from harvester.models import Rejected
 
 __all__ = [
+    "MAX_ATTRIBUTES",
     "MIN_ARTICLE_CHARS",
     "MainText",
     "article_gate",
     "decode_html",
     "extract_main",
+    "hostile_markup",
     "is_html",
 ]
 
@@ -36,11 +38,34 @@ _SNIFF_BYTES = 4096
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Longest first: the UTF-32-LE mark starts with the UTF-16-LE one.
 _BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+# WHATWG Encoding: the labels "iso-8859-1", "latin1" and "us-ascii" all mean windows-1252.
+_WHATWG_ALIASES = {"iso8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
+# Encodings in which ASCII markup is not ASCII bytes: a UTF-8 check says nothing about them.
+_WIDE = ("utf-16", "utf-32")
+# libxml2's HTML parser (under trafilatura) drops everything after an </html> end tag, while
+# browsers (HTML5 tree building) ignore a stray one and keep the rest in the body. (Found with
+# "</html>" or "</HTML>"; mixed case such as "</Html>" mid-page is not looked for.)
+_HTML_END_TAG = re.compile(r"</html\b[^>]*>", re.IGNORECASE)
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_REPLACEMENT_UTF8 = "\ufffd".encode()
+# An element with more attributes than this is an attack, not markup: HTML parsers check each
+# new attribute against the element's others (quadratic), so 10^5 of them cost 20 s and more.
+MAX_ATTRIBUTES = 2000
+# A start tag with more than MAX_ATTRIBUTES attributes: only a tag running 2 * MAX_ATTRIBUTES
+# characters without a ">" is a candidate (cheap to find), and there the attributes are counted
+# (each has one parse: no backtracking blowup). A bomb hiding ">" in quoted values is left to
+# the [extract] budget.
+_LONG_TAG = re.compile(rf"<[A-Za-z][^>]{{{2 * MAX_ATTRIBUTES},}}")
+_ATTRIBUTE = r"""\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
+_ATTRIBUTE_BOMB = re.compile(rf"<[A-Za-z][^\s/>]*(?:{_ATTRIBUTE}){{{MAX_ATTRIBUTES + 1}}}")
 
 
 def is_html(content_type: str | None, content: bytes) -> bool:
@@ -56,30 +81,87 @@ def _codec(name: str | bytes | None) -> str | None:
         return None
     text = name.decode("ascii", "ignore") if isinstance(name, bytes) else name
     try:
-        return codecs.lookup(text.strip()).name
+        codec = codecs.lookup(text.strip())
     except LookupError:
         return None
+    if not getattr(codec, "_is_text_encoding", True) or codec.name == "utf-7":
+        return None  # "base64", "zlib": not text encodings; UTF-7: no browser decodes it
+    return _WHATWG_ALIASES.get(codec.name, codec.name)
+
+
+def _non_ascii(content: bytes) -> int:
+    """How many bytes of ``content`` are not ASCII."""
+    return len(content) - len(content.translate(None, _HIGH_BYTES))
+
+
+def _mostly_utf8(content: bytes, lenient: str) -> bool:
+    """True when nearly all non-ASCII bytes form UTF-8 sequences (a UTF-8 page with a few bad
+    bytes), False for legacy 8-bit text (each bad spot replaces at most 3 bytes)."""
+    bad = lenient.count("\ufffd") - content.count(_REPLACEMENT_UTF8)
+    return _non_ascii(content) > 4 * bad
 
 
 def decode_html(content: bytes, content_type: str | None = None) -> str:
-    """Bytes to text: BOM, then the Content-Type charset, then ``<meta charset>``, then UTF-8,
-    then windows-1252 (the WHATWG fallback). Never raises: invalid bytes become U+FFFD."""
+    """Bytes to text. Never raises: bytes that fit no encoding become U+FFFD.
+
+    In order: a byte-order mark (UTF-8/16/32) decides; a declared UTF-16/32 (header, then
+    ``<meta charset>``) is used as declared; bytes that are well-formed UTF-8 with non-ASCII in
+    them are UTF-8 whatever the declarations say (a header claiming ISO-8859-1 for UTF-8 bytes
+    is a common server default; well-formed UTF-8 by accident in a legacy encoding is
+    vanishingly rare); then the first declared charset the bytes fit (the HTTP header before
+    ``<meta>``; ISO-8859-1 and ASCII read as windows-1252, as browsers do); then UTF-8 with the
+    bad bytes replaced when UTF-8 was declared or nearly all non-ASCII bytes form UTF-8 (a page
+    with a few invalid bytes stays readable); else windows-1252, the WHATWG fallback.
+    """
     for bom, name in _BOMS:
         if content.startswith(bom):
             return content[len(bom) :].decode(name, "replace")
     header = _HEADER_CHARSET.search(content_type or "")
     meta = _META_CHARSET.search(content[:_SNIFF_BYTES])
-    for candidate in (header.group(1) if header else None, meta.group(1) if meta else None):
-        codec = _codec(candidate)
-        if codec:
-            try:
-                return content.decode(codec)
-            except UnicodeDecodeError:
-                continue
+    candidates = (header.group(1) if header else None, meta.group(1) if meta else None)
+    declared = [codec for codec in map(_codec, candidates) if codec]
+    for codec in declared:
+        if codec.startswith(_WIDE):
+            return content.decode(codec, "replace")
     try:
-        return content.decode("utf-8")
+        strict: str | None = content.decode("utf-8")
     except UnicodeDecodeError:
-        return content.decode("cp1252", "replace")
+        strict = None
+    if strict is not None and not content.isascii():
+        return strict
+    for codec in declared:
+        try:
+            return content.decode(codec)
+        except UnicodeError:
+            continue
+    if strict is not None:
+        return strict  # ASCII
+    lenient = content.decode("utf-8", "replace")
+    if "utf-8" in declared or _mostly_utf8(content, lenient):
+        return lenient
+    return content.decode("cp1252", "replace")
+
+
+def hostile_markup(html: str) -> str | None:
+    """Why ``html`` is built to stall an HTML parser, or None (a linear scan, ~0.3 ms for a
+    typical news page).
+
+    Deep nesting is left to lxml (which stops at depth 256, so such a page has no main text)
+    and to the ``[extract] budget``, which also catches what this cheap check misses.
+    """
+    for candidate in _LONG_TAG.finditer(html):
+        if _ATTRIBUTE_BOMB.match(html, candidate.start()):
+            return f"hostile markup: an element with more than {MAX_ATTRIBUTES} attributes"
+    return None
+
+
+def _without_stray_html_end(html: str) -> str:
+    """``html`` minus its ``</html>`` end tags when one is followed by more than whitespace
+    (libxml2 would drop what follows; a lone final ``</html>`` is left alone, unscanned)."""
+    found = [i for i in (html.find("</html"), html.find("</HTML")) if i >= 0]
+    if not found or not html[min(found) :].partition(">")[2].strip():
+        return html
+    return _HTML_END_TAG.sub("", html)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,12 +182,16 @@ def extract_main(html: str, *, url: str) -> MainText | Rejected:
 
     trafilatura finds the main content (without its own metadata pass: ``read_metadata`` is
     faster and, on the fundus pages, more accurate); a leading block equal to the title is
-    dropped because the title is its own field.
+    dropped because the title is its own field. Hostile markup (an attribute bomb) is refused
+    before any parse; ``</html>`` end tags are dropped for trafilatura's parser, which would
+    lose whatever follows a stray one.
     """
-    meta = read_metadata(html, url=url)
+    hostile = hostile_markup(html)
+    if hostile is not None:
+        return Rejected(reason=hostile)
     try:
         doc = trafilatura.bare_extraction(
-            html,
+            _without_stray_html_end(html),
             url=url,
             with_metadata=False,
             include_comments=False,
@@ -119,6 +205,9 @@ def extract_main(html: str, *, url: str) -> MainText | Rejected:
         return Rejected(reason=f"extraction failed ({type(exc).__name__})")
     if not isinstance(doc, Document) or not doc.text:
         return Rejected(reason="no main text found")
+    # Metadata only for pages with text: its parse would be wasted on the rest (and a page
+    # nested 50,000 deep, which lxml gives up on, costs lexbor seconds).
+    meta = read_metadata(html, url=url)
     blocks = _blocks(doc.text)
     if blocks and meta.title and " ".join(meta.title.split()) == blocks[0]:
         blocks = blocks[1:]

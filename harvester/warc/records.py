@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
@@ -93,8 +93,11 @@ def build_warcinfo(*, filename: str, info: Mapping[str, str], record_id: str, da
 
 
 def _request_target(url: str) -> str:
+    """The request line's target, percent-encoded as it went on the wire (a URL typed with
+    non-ASCII characters must not break the WARC header block)."""
     parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return quote(target, safe="!#$%&'()*+,/:;=?@[]~")
 
 
 def _response_status_and_headers(exchange: Exchange) -> StatusAndHeaders:

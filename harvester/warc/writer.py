@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from harvester.warc.records import WARC_VERSION, Record, build_warcinfo, warc_da
 __all__ = ["OPEN_SUFFIX", "RecordSpan", "WarcFileWriter"]
 
 OPEN_SUFFIX = ".open"
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 # Errors that pass once space returns: the daemon pauses instead of stopping.
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -56,6 +58,9 @@ class WarcFileWriter(Closeable):
         hostname: str | None = None,
         on_close: Callable[[str], None] | None = None,
     ) -> None:
+        if not _PREFIX_RE.match(prefix):
+            # Settings built in code skip the config file's check: a prefix is part of a path.
+            raise ArchiveError(f"bad WARC file prefix {prefix!r} (1-40 of [A-Za-z0-9_-])")
         self._root = root
         self._prefix = prefix
         self._rotate_size = rotate_size
@@ -63,7 +68,9 @@ class WarcFileWriter(Closeable):
         self._new_id = new_id
         self._info = dict(info)
         host = hostname or socket.gethostname() or "localhost"
-        self._host = "".join(c if c.isalnum() or c in "-." else "-" for c in host)[:63]
+        self._host = "".join(
+            c if c.isascii() and (c.isalnum() or c in "-.") else "-" for c in host
+        )[:63]
         self._serial = 0
         self._on_close = on_close
         # (final name, whole-record length) of files a failed rollback could not cut back yet
