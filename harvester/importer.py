@@ -62,6 +62,7 @@ from harvester.models import (
     HttpError,
     Outcome,
 )
+from harvester.net.codings import TooLarge, UnsupportedCoding, decode_body
 from harvester.pipeline import Harvester
 from harvester.warc.records import payload_digest, warc_date
 
@@ -369,40 +370,6 @@ def _dechunk(raw: bytes) -> bytes:
     while chunk := reader.read(_READ_CHUNK):
         out += chunk
     return bytes(out)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _Unsupported(Exception):
-    pass
-
-
-def _inflate(data: bytes, wbits: int, cap: int) -> bytes:
-    decomp = zlib.decompressobj(wbits)
-    out = decomp.decompress(data, cap + 1)
-    if len(out) > cap:
-        raise _TooLarge
-    return out
-
-
-def _decode(body: bytes, coding_header: str, cap: int) -> bytes:
-    """Undo the content coding (capped). Raises zlib.error when the body does not decode,
-    _Unsupported for a coding we cannot undo, _TooLarge past ``cap``."""
-    codings = [c.strip().lower() for c in coding_header.split(",") if c.strip()]
-    data = body
-    for coding in reversed(codings):
-        if coding in ("gzip", "x-gzip"):
-            data = _inflate(data, zlib.MAX_WBITS | 16, cap)
-        elif coding == "deflate":
-            try:
-                data = _inflate(data, zlib.MAX_WBITS, cap)
-            except zlib.error:
-                data = _inflate(data, -zlib.MAX_WBITS, cap)
-        elif coding != "identity":
-            raise _Unsupported(coding)
-    return data
 
 
 def _parse_date(value: str | None) -> datetime | None:
@@ -721,10 +688,10 @@ class _FileImport:
         """The body with its content coding undone; None when skipped (counted)."""
         coding = _header(candidate.headers, "Content-Encoding") or ""
         try:
-            return _decode(body, coding, self.cap)
-        except _TooLarge:
+            return decode_body(body, coding, self.cap, strict=True)
+        except TooLarge:
             self.report.skipped["larger than max_page_bytes"] += 1
-        except _Unsupported as exc:
+        except UnsupportedCoding as exc:
             self.report.skipped[f"Content-Encoding {exc}"] += 1
         except zlib.error:
             self.report.warnings.append(

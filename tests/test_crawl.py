@@ -145,14 +145,19 @@ def test_frontier_survives_a_restart(
     assert a.requests_for("/private/secret") == []
 
 
+def outlet_listing_a_dead_host(a: MockServer) -> tuple[Outlet, str]:
+    """An outlet whose feed lists one URL on a host that refuses connections."""
+    with MockServer(free_loopback_host(6)) as dead:
+        gone = dead.url("/news/1")
+    a.route("/rss.xml", rss_feed([("Gone", gone)]), content_type="application/rss+xml")
+    return Outlet(name="Alpha", home=a.url("/"), feeds=(a.url("/rss.xml"),)), gone
+
+
 def test_unreachable_article_host_is_retried_then_given_up(
     hosts: list[MockServer], settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     a = hosts[0]
-    with MockServer(free_loopback_host(6)) as dead:
-        gone = dead.url("/news/1")
-    a.route("/rss.xml", rss_feed([("Gone", gone)]), content_type="application/rss+xml")
-    outlet = Outlet(name="Alpha", home=a.url("/"), feeds=(a.url("/rss.xml"),))
+    outlet, gone = outlet_listing_a_dead_host(a)
     s = newsroom_settings(settings, outlet, retries=2, retry_delay=0.05)
     with caplog.at_level(logging.INFO, logger="harvester"):
         assert run_daemon(s, once=True) == 0
@@ -443,10 +448,7 @@ def test_a_given_up_url_is_queued_again_after_its_rest(
     from harvester import frontier
 
     a = hosts[0]
-    with MockServer(free_loopback_host(6)) as dead:
-        gone = dead.url("/news/1")
-    a.route("/rss.xml", rss_feed([("Gone", gone)]), content_type="application/rss+xml")
-    outlet = Outlet(name="Alpha", home=a.url("/"), feeds=(a.url("/rss.xml"),))
+    outlet, gone = outlet_listing_a_dead_host(a)
     s = newsroom_settings(settings, outlet, retries=0, retry_delay=0.05)
     monkeypatch.setattr(frontier, "GIVE_UP_REST", 3.0)
     assert run_daemon(s, once=True) == 0

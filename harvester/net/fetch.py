@@ -35,6 +35,7 @@ from harvester.config import FetchSettings
 from harvester.errors import RefusedError
 from harvester.lifetime import Closeable
 from harvester.models import Exchange, Fetched, FetchFailed, FetchResult, Refused
+from harvester.net.codings import TooLarge, decode_body
 from harvester.net.guard import AddressPolicy, GuardedBackend
 from harvester.net.robots import ROBOTS_MAX_BYTES, RobotsRules, rules_for_status
 
@@ -425,8 +426,10 @@ class HttpFetcher(Closeable):
             return FetchFailed(url=url, reason=f"{_describe(exc)}: {url}")
         try:
             body, truncated = self._read_body(response, deadline, cap, truncate=truncate)
-            content = _decode(body, response.headers.get("content-encoding", ""), cap)
-        except _TooLarge:
+            content = decode_body(
+                body, response.headers.get("content-encoding", ""), cap, strict=False
+            )
+        except (_TooLarge, TooLarge):
             if truncate:  # the raw bytes were cut to fit: what they expand to did not
                 return Refused(
                     url=url, reason=f"refused: body decodes to more than {cap} bytes: {url}"
@@ -523,38 +526,6 @@ def _with_chain(result: Refused | FetchFailed, chain: list[Exchange]) -> Refused
     if isinstance(result, Refused):
         return Refused(url=result.url, reason=result.reason, chain=tuple(chain))
     return FetchFailed(url=result.url, reason=result.reason, chain=tuple(chain))
-
-
-def _decode(body: bytes, encoding: str, cap: int) -> bytes:
-    """Undo the content coding with an output cap (a small gzip can expand a thousandfold)."""
-    codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
-    data = body
-    for coding in reversed(codings):
-        if coding in ("gzip", "x-gzip"):
-            data = _inflate(data, zlib.MAX_WBITS | 16, cap)
-        elif coding == "deflate":
-            try:
-                data = _inflate(data, zlib.MAX_WBITS, cap)
-            except zlib.error:
-                # Some servers send raw deflate without the zlib header.
-                data = _inflate(data, -zlib.MAX_WBITS, cap)
-        elif coding != "identity":
-            # Not offered by us; keep the bytes as they came and let extraction judge them.
-            return data
-    return data
-
-
-def _inflate(data: bytes, wbits: int, cap: int) -> bytes:
-    decomp = zlib.decompressobj(wbits)
-    try:
-        out = decomp.decompress(data, cap + 1)
-    except zlib.error:
-        if wbits < 0:
-            return data
-        raise
-    if len(out) > cap:
-        raise _TooLarge
-    return out
 
 
 def _text_headers(raw: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:

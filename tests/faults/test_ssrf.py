@@ -598,29 +598,6 @@ def location(target: str, other: MockServer) -> str:
 
 @pytest.mark.parametrize("respect_robots", [True, False], ids=["robots", "no-robots"])
 @pytest.mark.parametrize("target", NON_HTTP_TARGETS)
-def test_redirect_to_non_http_scheme_never_followed(
-    *,
-    s3: MockServer,
-    s4: MockServer,
-    settings: Settings,
-    net: Net,
-    target: str,
-    respect_robots: bool,
-) -> None:
-    allowed = with_fetch(settings, allow_hosts=("127.0.0.3",), respect_robots=respect_robots)
-    s3.redirect("/hop", location(target, s4))
-    result = fetch(allowed, s3.url("/hop"))
-    assert not isinstance(result, Fetched)
-    assert result.reason
-    assert set(net.connected) == {"127.0.0.3"}
-    assert s4.requests == []
-
-
-@pytest.mark.parametrize("respect_robots", [True, False], ids=["robots", "no-robots"])
-@pytest.mark.parametrize(
-    "target",
-    NON_HTTP_TARGETS,
-)
 def test_redirect_to_non_http_scheme_refused_after_the_first_hop(
     *,
     s3: MockServer,
@@ -636,6 +613,8 @@ def test_redirect_to_non_http_scheme_refused_after_the_first_hop(
     assert_refused(result, "not an http(s) URL")
     assert isinstance(result, Refused)
     assert [e.status for e in result.chain] == [302]
+    assert set(net.connected) == {"127.0.0.3"}  # never followed anywhere
+    assert s4.requests == []
 
 
 def test_redirect_to_non_http_scheme_nothing_archived(
