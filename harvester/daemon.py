@@ -178,7 +178,11 @@ class Crawler:
             self._fetcher, "host_ready_in", lambda netloc: 0.0
         )
         self.frontier = Frontier(
-            now=self._now, ready_in=ready_in, per_host=fetch.per_host_connections
+            now=self._now,
+            ready_in=ready_in,
+            per_host=fetch.per_host_connections,
+            # Slow and silent hosts share a quarter of the pool: fast hosts keep the rest.
+            slow_limit=max(1, fetch.workers // 4),
         )
         # The archive lock: the WARC writer, extraction and the story book are single-writer.
         self._archive_lock = threading.Lock()
@@ -320,7 +324,9 @@ class Crawler:
             outlet=item.outlet,
             discovery=DiscoveryContext.from_json(item.discovery) if item.discovery else None,
         )
+        started = time.monotonic()
         result = self._fetcher.fetch(item.url)
+        self.frontier.observe(item.host, time.monotonic() - started)
         with self._archive_lock:
             if self.stopping.is_set():
                 # Stopping: nothing of this fetch is written; the URL stays pending.

@@ -9,7 +9,10 @@ is simply pending again after a restart). This module is the dispatcher over the
 * a host is handed to at most ``per_host`` workers at a time (``per_host_connections``; the
   fetcher's gate is the hard limit, the frontier avoids handing workers a host they would only
   wait for) and not before its politeness delay has passed (``ready_in``);
-* URLs waiting for a retry sit in a time heap until they are due.
+* URLs waiting for a retry sit in a time heap until they are due;
+* slow hosts (fetches averaging ``SLOW_SECONDS`` or more, silent hosts included) share at most
+  ``slow_limit`` workers between them, so a tenth of the web answering slowly cannot occupy the
+  whole pool while fast hosts wait.
 
 Thread-safe: workers block in :meth:`Frontier.take`.
 """
@@ -29,6 +32,8 @@ __all__ = ["Frontier", "RetryPolicy"]
 
 # How long a URL that used up its retries rests before discovery may queue it again.
 GIVE_UP_REST = 86400.0
+# A host whose fetches take this long on average (moving average) counts as slow.
+SLOW_SECONDS = 1.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,9 +60,13 @@ class Frontier:
         now: Callable[[], float],
         ready_in: Callable[[str], float],
         per_host: int = 1,
+        slow_limit: int | None = None,
     ) -> None:
         self._now = now
         self._per_host = max(1, per_host)
+        self._slow_limit = slow_limit
+        self._seconds: dict[str, float] = {}  # host -> moving average of its fetch times
+        self._slow_taken: set[str] = set()  # URLs handed out on a slow host's account
         self._ready_in = ready_in
         self._cond = threading.Condition()
         self._queues: dict[str, deque[FrontierItem]] = {}
@@ -109,6 +118,10 @@ class Frontier:
                     self._hosts.rotate(-1)
                     if self._busy.get(host, 0) >= self._per_host:
                         continue
+                    slow = self._is_slow(host)
+                    limit = self._slow_limit
+                    if slow and limit is not None and len(self._slow_taken) >= limit:
+                        continue
                     wait = self._ready_in(host)
                     if wait > 0:
                         soonest = min(soonest, now + wait)
@@ -118,16 +131,28 @@ class Frontier:
                         del self._queues[host]
                         self._hosts.remove(host)
                     self._busy[host] = self._busy.get(host, 0) + 1
+                    if slow:
+                        self._slow_taken.add(item.url)
                     return item
                 if now >= deadline:
                     return None
                 self._cond.wait(max(0.01, min(soonest, deadline) - now))
         return None
 
+    def observe(self, host: str, seconds: float) -> None:
+        """Record how long a fetch from ``host`` took (a moving average decides slowness)."""
+        with self._cond:
+            previous = self._seconds.get(host)
+            self._seconds[host] = seconds if previous is None else (previous + seconds) / 2
+
+    def _is_slow(self, host: str) -> bool:
+        return self._seconds.get(host, 0.0) >= SLOW_SECONDS
+
     def finish(self, item: FrontierItem) -> None:
         """``item`` is done (or left for a later run): its host is free again."""
         with self._cond:
             self._release(item.host)
+            self._slow_taken.discard(item.url)
             self._urls.discard(item.url)
             self._cond.notify_all()
 
@@ -142,6 +167,7 @@ class Frontier:
         """Try ``item`` again once ``item.not_before`` has passed; its host is free again."""
         with self._cond:
             self._release(item.host)
+            self._slow_taken.discard(item.url)
             heapq.heappush(self._later, (item.not_before, next(self._tie), item))
             self._cond.notify_all()
 
