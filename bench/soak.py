@@ -1,0 +1,1005 @@
+"""Soak: 1,000 outlets on loopback, 10% slow, 1% silent; do the fast ones keep their pace?
+
+A local newsroom of ``--outlets`` outlets, each on its own loopback address (127.0.1.2,
+127.0.1.3, ... 127.0.1.254, 127.0.2.2, ...; all of 127/8 is loopback on Linux, and 127.0.0.x is
+left to the other benchmarks and the tests). Every outlet is a ``tests/mockserver.py``
+``MockServer`` with a robots.txt (``Disallow: /private/``) and an RSS feed of ``--per-outlet``
+team-written articles (``tests/pages.py``: ``invented_story(k)`` in ``article_page``). Outlets
+are of three kinds, picked by a seeded shuffle so they are spread over the address range:
+
+* **fast** (the rest): every answer at once;
+* **slow** (``--slow-share``, default 10%): robots.txt and the feed at once, every article
+  after ``--slow-delay`` seconds (default 2);
+* **silent** (``--silent-share``, default 1%): robots.txt and the feed at once, every article
+  request read and never answered (MockServer's ``hang``), so a fetch ends only at harvester's
+  ``timeout``. The feed answering is deliberate: it puts the silent URLs into the frontier,
+  where they can hold workers (a host that is silent from robots.txt on only delays its poll).
+
+Two runs over the same newsroom, each into a fresh archive: **baseline** (harvester is told about
+the fast outlets only) and **full** (every outlet). Each run is ``harvester.daemon.run_daemon(
+settings, once=True)`` (poll every outlet once, drain the frontier, exit) with ``Settings`` built
+in code: ``per_host_delay`` ``--delay``, ``timeout`` ``--timeout``, ``deadline`` ``--deadline``,
+``workers`` ``--workers``, ``retries`` ``--retries`` after ``--retry-delay`` (small, because
+``--once`` waits for retries due within 60 s), ``allow_private_networks`` for the loopback
+hosts, everything else at its default (extraction in the forkserver worker, fsync per capture).
+
+Processes, and why: the newsroom is a child process (this script with ``--serve``) so its CPU and
+memory are not harvester's; each run is a fresh child process (``--harvest PLAN``) so its RSS is
+harvester's own from a cold start, not what the previous run left behind. In that child,
+run_daemon runs in the main thread (its SIGTERM handling intact); ``--seconds N`` bounds a run by
+calling ``Crawler.stop()`` after N seconds, exactly what the daemon's own SIGTERM handler does
+(stop taking work, cancel fetches in flight, which stay pending; let the page being archived
+finish; close the WARC file). The Crawler is picked up by wrapping ``Crawler.start`` for the run.
+Without ``--seconds`` a run ends when ``--once`` drains. ``--repeat N`` runs N pairs, the order
+alternating, and reports medians. A thread in the child samples, every second: its VmRSS
+(``/proc/self/status``) and CPU time, its descendants' RSS and CPU time (the forkserver and the
+extraction worker, via psutil), the newsroom's and the whole machine's CPU time, threads, open
+file descriptors and the crawler's counters.
+
+1,000 MockServers in one process are 1,000 accept-loop threads plus one per open connection.
+``MockServer.start`` polls its accept loop every 20 ms: at 1,000 servers that alone costs about
+1.2 CPU cores of a 2-core machine, idle, and would starve harvester. The newsroom therefore
+subclasses MockServer with a 1 s poll (``QuietServer``): accepting is readiness-driven either
+way, the poll only bounds how fast ``shutdown()`` is noticed, and the newsroom never shuts its
+servers down one by one (it exits). Each server holds a listening socket and every open
+connection a socket, so RLIMIT_NOFILE's soft limit is raised to the hard limit at start (a
+common default soft limit is 1,024, below 1,000 listeners + harvester's 100 pooled connections).
+
+Measured per run, from the servers' request logs (``time.monotonic`` is system-wide on Linux):
+
+* **fast pages/s**: fast-outlet articles archived (the catalog, via ``harvester.Archive``)
+  divided by the fast window, from the first request to a fast host to the end of the last
+  fast article answer. Discovery is inside the window in both runs. The target is full /
+  baseline >= 0.9.
+* **workers held** by slow and silent hosts during the fast window, mean, peak and the share of
+  the window with every worker held: slow article answers in progress plus silent article
+  requests younger than ``--timeout`` (sampled every 0.25 s).
+* **CPU**, in cores busy on average: harvester's main process, the extraction worker, the
+  newsroom, the whole machine (a shared machine shows other work there).
+* **RSS**: peak, and the median of the first and the last quarter of the samples taken after
+  the first page was archived (start-up is not a trend); flat means the last quarter within 10%
+  of the first. The growth is also given per article archived between the two quarters (state
+  that grows with the archive shows as a steady cost per article; telling that from a leak
+  needs a look inside, see bench/README.md); the extraction worker's RSS too.
+* **correctness**, per kind of outlet: articles archived, still pending in the frontier, given up
+  on (frontier state ``failed``), never discovered (the run stopped before the outlet's poll
+  finished) and **lost** (discovered, but neither archived nor in the frontier; must be 0);
+  articles listed twice by ``Archive.articles()``; duplicate ``response`` records (same URL and
+  payload digest, over every WARC file with warcio; must be 0); articles fetched more than once
+  (server log). A run that drained must have archived every fast and slow article.
+* politeness as the servers saw it: robots.txt fetches per host, most requests at once to one
+  host, shortest gap between two requests to one host.
+
+Run from the repository root (needs psutil: the ``bench`` extra; no network, no shared data)::
+
+    .venv/bin/python bench/soak.py                          # 1,000 outlets x 5, about 4 min
+    .venv/bin/python bench/soak.py --outlets 200 --per-outlet 3   # a quick look, ~1 min
+    .venv/bin/python bench/soak.py --seconds 60             # each run stopped after 60 s
+    .venv/bin/python bench/soak.py --repeat 3               # three pairs, medians, ~13 min
+    .venv/bin/python bench/soak.py --json bench/results/soak.json  # table + full JSON
+
+Progress goes to stderr, the Markdown tables to stdout. Exit 1 when a correctness invariant
+broke (lost or duplicated articles), else 0: throughput and RSS are reported, not judged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import itertools
+import json
+import logging
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from harvester.config import Settings
+    from harvester.daemon import Crawler
+
+REPO = Path(__file__).resolve().parents[1]
+KINDS = ("fast", "slow", "silent")
+RUNS = ("baseline", "full")
+ROBOTS = "User-agent: *\nDisallow: /private/\n"
+RSS_TYPE = "application/rss+xml"
+ARTICLE_PREFIX = "/news/"
+# MockServer's accept loop polls every 20 ms; 1,000 of them burn a core (see the docstring).
+SERVE_POLL = 1.0
+# A silent article is never answered within a run (the server thread waits on its stop event).
+HANG_SECONDS = 3600.0
+SAMPLE_EVERY = 1.0
+FLAT_TOLERANCE = 0.10  # RSS "flat": last-quarter median within 10% of the first quarter's
+THROUGHPUT_TARGET = 0.90  # fast pages/s, full / baseline
+SEED = 1
+# per host: requests as logged before answering (target, time) and answered spans
+# (target, start, end); time.monotonic, system-wide
+HostLog = dict[str, list[list[Any]]]
+Log = dict[str, HostLog]
+
+
+def host_address(n: int) -> str:
+    """The ``n``-th outlet's loopback address: 127.0.1.2-254, 127.0.2.2-254, ..."""
+    hi, lo = divmod(n, 253)
+    if hi > 253:
+        raise ValueError(f"too many outlets for 127.0.1-254.2-254: {n + 1}")
+    return f"127.0.{hi + 1}.{lo + 2}"
+
+
+def outlet_kinds(outlets: int, slow_share: float, silent_share: float) -> list[str]:
+    """Each outlet's kind, silent and slow ones spread by a seeded shuffle."""
+    order = list(range(outlets))
+    random.Random(SEED).shuffle(order)
+    silent = round(outlets * silent_share)
+    slow = round(outlets * slow_share)
+    kinds = ["fast"] * outlets
+    for n in order[:silent]:
+        kinds[n] = "silent"
+    for n in order[silent : silent + slow]:
+        kinds[n] = "slow"
+    return kinds
+
+
+@dataclass(frozen=True)
+class Site:
+    """One outlet of the newsroom as harvester sees it."""
+
+    host: str
+    kind: str
+    base: str  # http://127.0.x.y:PORT/
+    feed: str
+    articles: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"Outlet {self.host}"
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of process ``pid`` (None: every core of the machine, busy)."""
+    import psutil
+
+    if pid is None:
+        t = psutil.cpu_times()
+        return float(t.user + t.nice + t.system + t.irq + t.softirq + t.steal)
+    t = psutil.Process(pid).cpu_times()
+    return float(t.user + t.system)
+
+
+# -- the newsroom (child process) ---------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Child process: serve the newsroom until stdin closes.
+
+    Prints one JSON line with the sites, then answers each ``log`` line on stdin with one JSON
+    line: per host, the requests and spans logged since the previous ``log``.
+    """
+    raise_nofile()
+    sys.path.insert(0, str(REPO / "tests"))
+    from mockserver import HANG, MockServer, _HTTPServer
+    from pages import article_page, invented_story, rss_feed
+
+    class QuietServer(MockServer):
+        """MockServer with a 1 s accept-loop poll instead of 20 ms (start() is MockServer's,
+        the poll interval aside)."""
+
+        def start(self) -> QuietServer:
+            httpd = _HTTPServer((self._host, self._port), self)
+            self._port = int(httpd.server_address[1])
+            self._httpd = httpd
+            self._thread = threading.Thread(
+                target=httpd.serve_forever,
+                kwargs={"poll_interval": SERVE_POLL},
+                name=f"{self.thread_prefix}serve",
+                daemon=True,
+            )
+            self._thread.start()
+            return self
+
+    kinds = outlet_kinds(args.outlets, args.slow_share, args.silent_share)
+    servers: list[MockServer] = []
+    sites: list[Site] = []
+    for n, kind in enumerate(kinds):
+        srv = QuietServer(host_address(n)).start()
+        srv.robots(ROBOTS)
+        route: dict[str, Any] = {}
+        if kind == "slow":
+            route = {"delay": args.slow_delay}
+        elif kind == "silent":
+            route = {"behaviour": HANG, "hang_seconds": HANG_SECONDS}
+        items: list[tuple[str, str]] = []
+        for k in range(n * args.per_outlet, (n + 1) * args.per_outlet):
+            title, paragraphs = invented_story(k)
+            path = f"{ARTICLE_PREFIX}2026/03/story-{k:06d}.html"
+            srv.route(path, article_page(title=title, paragraphs=paragraphs), **route)
+            items.append((title, srv.url(path)))
+        srv.route("/rss.xml", rss_feed(items, title=f"Outlet {srv.host}"), content_type=RSS_TYPE)
+        servers.append(srv)
+        sites.append(
+            Site(
+                host=srv.host,
+                kind=kind,
+                base=srv.url("/"),
+                feed=srv.url("/rss.xml"),
+                articles=tuple(u for _, u in items),
+            )
+        )
+    print(json.dumps([asdict(s) for s in sites]), flush=True)
+    seen = [(0, 0)] * len(servers)
+    for line in sys.stdin:
+        if line.strip() != "log":
+            continue
+        out: Log = {}
+        for n, server in enumerate(servers):
+            requests, spans = list(server.requests), list(server.spans)
+            r0, s0 = seen[n]
+            seen[n] = (len(requests), len(spans))
+            if len(requests) > r0 or len(spans) > s0:
+                out[server.host] = {
+                    "requests": [[r.path, r.time] for r in requests[r0:]],
+                    "spans": [list(s) for s in spans[s0:]],
+                }
+        print(json.dumps(out), flush=True)
+    # The servers are daemon threads (hanging handlers included): leave without stopping each.
+    return 0
+
+
+class Newsroom:
+    """The newsroom child process: its sites and its request log."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        cmd = [sys.executable, __file__, "--serve", "--outlets", str(args.outlets)]
+        cmd += ["--per-outlet", str(args.per_outlet), "--slow-share", str(args.slow_share)]
+        cmd += ["--silent-share", str(args.silent_share), "--slow-delay", str(args.slow_delay)]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._in: IO[str] = self._proc.stdin  # type: ignore[assignment]
+        self._out: IO[str] = self._proc.stdout  # type: ignore[assignment]
+        line = self._out.readline()
+        if not line:
+            raise RuntimeError("the newsroom process did not start (see stderr)")
+        self.sites = [Site(**{**s, "articles": tuple(s["articles"])}) for s in json.loads(line)]
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def log(self) -> Log:
+        """Requests and answers per host since the previous call."""
+        self._in.write("log\n")
+        self._in.flush()
+        result: Log = json.loads(self._out.readline())
+        return result
+
+    def close(self) -> None:
+        self._in.close()
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def raise_nofile() -> tuple[int, int]:
+    """Raise RLIMIT_NOFILE's soft limit to the hard limit; returns the new (soft, hard)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+# -- one harvester run (child process) ----------------------------------------------------------
+
+
+def _vmrss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class _LogTally(logging.Handler):
+    """Counts harvester's log records by message template; keeps the first example of each
+    warning/error template and every progress line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.counts: Counter[str] = Counter()
+        self.examples: dict[str, str] = {}
+        self.progress: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        template = str(record.msg)
+        if template == "%s" and record.args:
+            text = record.getMessage()
+            if text.startswith("progress:"):
+                self.progress.append(f"{record.created:.0f} {text}")
+                template = "progress: ..."
+        key = f"{record.levelname} {template}"
+        self.counts[key] += 1
+        if record.levelno >= logging.WARNING and key not in self.examples:
+            self.examples[key] = record.getMessage()
+
+
+def _settings(plan: dict[str, Any]) -> Settings:
+    """The run's Settings, built in code (nothing read from a config file)."""
+    from harvester.config import ArchiveSettings, FetchSettings, Outlet, Settings
+
+    return Settings(
+        archive=ArchiveSettings(dir=Path(plan["archive"])),
+        fetch=FetchSettings(
+            per_host_delay=plan["delay"],
+            timeout=plan["timeout"],
+            deadline=plan["deadline"],
+            workers=plan["workers"],
+            retries=plan["retries"],
+            retry_delay=plan["retry_delay"],
+            allow_private_networks=True,  # the newsroom is on loopback
+        ),
+        outlets=tuple(
+            Outlet(name=o["name"], home=o["home"], feeds=(o["feed"],)) for o in plan["outlets"]
+        ),
+    )
+
+
+class _Watch:
+    """The run's side threads: a sampler (every SAMPLE_EVERY seconds) and, with ``seconds``, a
+    stopper that calls ``Crawler.stop()`` (what the daemon's SIGTERM handler calls)."""
+
+    def __init__(self, seconds: float, newsroom: int) -> None:
+        import psutil
+
+        self._me = psutil.Process()
+        self._newsroom = newsroom
+        self._seconds = seconds
+        self.crawlers: list[Crawler] = []
+        self.samples: list[dict[str, float]] = []
+        self.stopped_at: float | None = None
+        self._finished = threading.Event()
+        self._threads = [threading.Thread(target=self._sample, daemon=True)]
+        if seconds:
+            self._threads.append(threading.Thread(target=self._stop_later, daemon=True))
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def finish(self) -> None:
+        self._finished.set()
+        for thread in self._threads:
+            thread.join(5)
+
+    def _sample(self) -> None:
+        import psutil
+
+        while True:
+            kids = 0
+            kids_cpu = 0.0
+            for proc in self._me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    kids += proc.memory_info().rss
+                    # children_*: workers the forkserver reaped (one is replaced every
+                    # max_calls pages)
+                    t = proc.cpu_times()
+                    kids_cpu += t.user + t.system + t.children_user + t.children_system
+            own = self._me.cpu_times()
+            row: dict[str, float] = {
+                "t": time.monotonic(),
+                "cpu_s": own.user + own.system,
+                "children_cpu_s": kids_cpu,
+                "newsroom_cpu_s": _cpu_seconds(self._newsroom),
+                "machine_cpu_s": _cpu_seconds(),
+                "rss_kb": _vmrss_kb(),
+                "children_rss_kb": kids // 1024,
+                "threads": threading.active_count(),
+                "fds": sum(1 for _ in Path("/proc/self/fd").iterdir()),
+            }
+            if self.crawlers:
+                crawler = self.crawlers[0]
+                row.update(archived=crawler.stats.archived, fetched=crawler.stats.fetched)
+                row.update(crawler.frontier.counts())
+            self.samples.append(row)
+            if self._finished.wait(SAMPLE_EVERY):
+                return
+
+    def _stop_later(self) -> None:
+        if self._finished.wait(self._seconds) or not self.crawlers:
+            return
+        self.stopped_at = time.monotonic()
+        self.crawlers[0].stop()
+
+
+def _harvest(plan_path: str) -> int:
+    """Child process: one ``run_daemon(once=True)`` as the plan says; the result as JSON."""
+    raise_nofile()
+    from harvester.daemon import Crawler, run_daemon
+
+    plan = json.loads(Path(plan_path).read_text())
+    settings = _settings(plan)
+    tally = _LogTally()
+    hlog = logging.getLogger("harvester")
+    hlog.setLevel(logging.INFO)
+    hlog.addHandler(tally)
+    hlog.propagate = False
+
+    watch = _Watch(plan["seconds"], plan["newsroom"])
+    original_start = Crawler.start
+
+    def start(self: Crawler, workers: int) -> None:
+        watch.crawlers.append(self)  # the run's Crawler, for the sampler and the stopper
+        original_start(self, workers)
+
+    Crawler.start = start  # type: ignore[method-assign]
+    t0 = time.monotonic()
+    watch.start()
+    try:
+        code = run_daemon(settings, once=True)
+    finally:
+        t1 = time.monotonic()
+        watch.finish()
+    stats = watch.crawlers[0].stats if watch.crawlers else None
+    result = {
+        "code": code,
+        "start": t0,
+        "end": t1,
+        "stopped_at": watch.stopped_at,
+        "stats": {k: v for k, v in vars(stats).items() if k != "started"} if stats else {},
+        "samples": watch.samples,
+        "log_counts": dict(tally.counts.most_common()),
+        "log_examples": tally.examples,
+        "progress": tally.progress,
+    }
+    Path(plan["out"]).write_text(json.dumps(result))
+    return 0
+
+
+def run_harvester(
+    run: str, sites: list[Site], args: argparse.Namespace, tmp: Path, newsroom: int
+) -> dict[str, Any]:
+    """One run in a fresh child process into ``tmp/archive``; the child's result."""
+    plan = {
+        "archive": str(tmp / "archive"),
+        "out": str(tmp / "result.json"),
+        "delay": args.delay,
+        "timeout": args.timeout,
+        "deadline": args.deadline,
+        "workers": args.workers,
+        "retries": args.retries,
+        "retry_delay": args.retry_delay,
+        "seconds": args.seconds,
+        "outlets": [{"name": s.name, "home": s.base, "feed": s.feed} for s in sites],
+        "newsroom": newsroom,
+    }
+    plan_path = tmp / "plan.json"
+    plan_path.write_text(json.dumps(plan))
+    # --once drains in bounded time (retries are few and short); the cap only catches a hang.
+    cap = (args.seconds or 1800) + 300
+    proc = subprocess.run(
+        [sys.executable, __file__, "--harvest", str(plan_path)], timeout=cap, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{run} run: harvester child exited {proc.returncode}")
+    result: dict[str, Any] = json.loads(Path(plan["out"]).read_text())
+    return result
+
+
+# -- checking and measuring ---------------------------------------------------------------------
+
+
+def warc_duplicates(root: Path) -> dict[str, Any]:
+    """Records by type and ``response`` records sharing a URL and payload digest, over every
+    WARC file under ``root``."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    records: Counter[str] = Counter()
+    responses: Counter[tuple[str, str]] = Counter()
+    files = sorted(p for p in root.rglob("*") if ".warc" in p.name and p.is_file())
+    for path in files:
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh):
+                records[record.rec_type] += 1
+                if record.rec_type == "response":
+                    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+                    digest = record.rec_headers.get_header("WARC-Payload-Digest") or ""
+                    responses[(url, digest)] += 1
+    dups = {f"{u} {d}": n for (u, d), n in responses.items() if n > 1}
+    return {
+        "files": len(files),
+        "records": dict(records),
+        "duplicate_responses": sum(n - 1 for n in dups.values()),
+        "duplicate_examples": dict(itertools.islice(dups.items(), 5)),
+        "bytes": sum(p.stat().st_size for p in files),
+    }
+
+
+def archive_state(root: Path) -> dict[str, Any]:
+    """What the archive holds: articles (``Archive.articles()``, URL -> times listed), response
+    captures per URL, the frontier by state, and the outlets whose poll completed."""
+    from harvester import Archive
+    from harvester.catalog import CATALOG_NAME, SqliteCatalog
+
+    listed: Counter[str] = Counter()
+    with Archive(root) as archive:
+        for article in archive.articles():
+            listed[article.url] += 1
+    with SqliteCatalog(root / CATALOG_NAME, readonly=True) as catalog:
+        pending = {i.url: i for i in catalog.frontier("pending")}
+        failed = {i.url: i for i in catalog.frontier("failed")}
+        polled = set(catalog.outlet_states())
+    db = root / CATALOG_NAME
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        captures = Counter(
+            str(url)
+            for (url,) in conn.execute("SELECT url FROM captures WHERE record_type = 'response'")
+        )
+    return {
+        "listed": listed,
+        "captures": captures,
+        "pending": pending,
+        "failed": failed,
+        "polled": polled,
+    }
+
+
+def correctness(
+    sites: list[Site], state: dict[str, Any], served: Log, drained: bool
+) -> dict[str, dict[str, Any]]:
+    """Per kind of outlet: what happened to each article (see the module docstring)."""
+    by_kind: dict[str, dict[str, Any]] = {}
+    for kind in KINDS:
+        chosen = [s for s in sites if s.kind == kind]
+        if not chosen:
+            continue
+        row: dict[str, Any] = dict.fromkeys(
+            (
+                "articles",
+                "archived",
+                "pending",
+                "given_up",
+                "not_discovered",
+                "lost",
+                "listed_twice",
+                "captured_twice",
+                "fetched_twice",
+            ),
+            0,
+        )
+        lost: list[str] = []
+        for site in chosen:
+            gets = Counter(p for p, _ in served.get(site.host, {}).get("requests", []))
+            for url in site.articles:
+                row["articles"] += 1
+                if gets.get(urlsplit(url).path, 0) > 1:
+                    row["fetched_twice"] += 1
+                if state["listed"].get(url, 0) > 1:
+                    row["listed_twice"] += 1
+                if state["captures"].get(url, 0) > 1:
+                    row["captured_twice"] += 1
+                if state["listed"].get(url):
+                    row["archived"] += 1
+                elif url in state["pending"]:
+                    row["pending"] += 1
+                elif url in state["failed"]:
+                    row["given_up"] += 1
+                elif site.name in state["polled"]:
+                    row["lost"] += 1
+                    lost.append(url)
+                else:
+                    row["not_discovered"] += 1
+        row["lost_examples"] = lost[:5]
+        # A drained run must have archived every article a server answers.
+        row["all_archived"] = row["archived"] == row["articles"] if kind != "silent" else None
+        row["ok"] = (
+            row["lost"] == 0
+            and row["listed_twice"] == 0
+            and row["captured_twice"] == 0
+            and (not drained or kind == "silent" or row["all_archived"])
+        )
+        by_kind[kind] = row
+    return by_kind
+
+
+def _intervals_covering(intervals: list[tuple[float, float]], t: float) -> int:
+    return sum(1 for a, b in intervals if a <= t < b)
+
+
+def throughput(
+    sites: list[Site], state: dict[str, Any], served: Log, timeout: float, workers: int
+) -> dict[str, Any]:
+    """Fast pages/s over the fast window, the fast completions over time, and how many
+    workers slow and silent hosts held meanwhile (from the servers' logs)."""
+    fast = [s for s in sites if s.kind == "fast"]
+    fast_urls = {u for s in fast for u in s.articles}
+    archived = sum(1 for u in fast_urls if state["listed"].get(u))
+    starts = [t for s in fast for _, t in served.get(s.host, {}).get("requests", [])]
+    ends = [
+        end
+        for s in fast
+        for path, _, end in served.get(s.host, {}).get("spans", [])
+        if path.startswith(ARTICLE_PREFIX)
+    ]
+    if not starts or not ends:
+        return {"fast_archived": archived, "window_s": None, "pages_per_s": None}
+    first, last = min(starts), max(ends)
+    window = max(last - first, 1e-6)
+    held: list[tuple[float, float]] = []
+    for s in sites:
+        log = served.get(s.host, {})
+        if s.kind == "slow":
+            held += [(a, b) for p, a, b in log.get("spans", []) if p.startswith(ARTICLE_PREFIX)]
+        elif s.kind == "silent":
+            held += [
+                (t, t + timeout) for p, t in log.get("requests", []) if p.startswith(ARTICLE_PREFIX)
+            ]
+    steps = [first + k * 0.25 for k in range(int(window / 0.25) + 1)]
+    covering = [_intervals_covering(held, t) for t in steps] if held else [0]
+    buckets = Counter(int((end - first) // 5) for end in ends)
+    return {
+        "fast_archived": archived,
+        "fast_articles": len(fast_urls),
+        "window_s": window,
+        "pages_per_s": archived / window,
+        "first_request": first,
+        "last_fast_answer": last,
+        "workers_held_mean": statistics.fmean(covering),
+        "workers_held_max": max(covering),
+        "all_workers_held_share": sum(1 for n in covering if n >= workers) / len(covering),
+        "fast_answers_per_5s": [buckets.get(k, 0) for k in range(max(buckets) + 1)],
+    }
+
+
+def rss_summary(samples: list[dict[str, float]]) -> dict[str, Any]:
+    """Peak and first- vs last-quarter medians (MB) of the sampled RSS, and the fd/thread
+    range."""
+    if not samples:
+        return {}
+    peaks = {k: max(s[k] for s in samples) / 1024 for k in ("rss_kb", "children_rss_kb")}
+    # Start-up (imports, the rule packs, spawning the extraction worker) is not a trend: the
+    # quarters are taken from the first sample after the first page was archived.
+    working = [s for s in samples if s.get("archived", 0) > 0] or samples
+    quarter = max(1, len(working) // 4)
+
+    # articles archived between the middles of the two quarters: growth per article is what
+    # tells state that grows with the archive from a leak
+    done = [s.get("archived", 0) for s in working]
+    articles = statistics.median(done[-quarter:]) - statistics.median(done[:quarter])
+
+    def stats(key: str) -> dict[str, float]:
+        values = [s[key] / 1024 for s in working]
+        first = statistics.median(values[:quarter])
+        last = statistics.median(values[-quarter:])
+        return {
+            "peak_mb": peaks[key],
+            "first_quarter_mb": first,
+            "last_quarter_mb": last,
+            "growth": (last - first) / first if first else 0.0,
+            "kb_per_article": (last - first) * 1024 / articles if articles > 0 else 0.0,
+        }
+
+    main, kids = stats("rss_kb"), stats("children_rss_kb")
+    return {
+        "samples": len(samples),
+        "samples_working": len(working),
+        "main": main,
+        "extraction": kids,
+        "flat": main["growth"] <= FLAT_TOLERANCE and kids["growth"] <= FLAT_TOLERANCE,
+        "threads": [min(s["threads"] for s in samples), max(s["threads"] for s in samples)],
+        "fds": [min(s["fds"] for s in samples), max(s["fds"] for s in samples)],
+    }
+
+
+def cpu_cores(samples: list[dict[str, float]]) -> dict[str, float]:
+    """Cores busy on average between the first and the last sample: harvester's main process,
+    its descendants (the extraction worker and the forkserver: their largest sampled total, as
+    they start with the run and are gone before its end), the newsroom, the whole machine."""
+    first, last = samples[0], samples[-1]
+    wall = max(last["t"] - first["t"], 1e-6)
+    return {
+        "harvester": (last["cpu_s"] - first["cpu_s"]) / wall,
+        "extraction": max(s["children_cpu_s"] for s in samples) / wall,
+        "newsroom": (last["newsroom_cpu_s"] - first["newsroom_cpu_s"]) / wall,
+        "machine": (last["machine_cpu_s"] - first["machine_cpu_s"]) / wall,
+        "cores": float(os.cpu_count() or 1),
+    }
+
+
+def politeness(sites: Iterable[Site], served: Log) -> dict[str, Any]:
+    """robots.txt fetches per host, the most requests at once to one host and the shortest gap
+    between two answered requests to one host (the server's spans)."""
+    robots: set[int] = set()
+    concurrent = 0
+    gap = float("inf")
+    for site in sites:
+        log = served.get(site.host)
+        if not log:
+            continue
+        robots.add(sum(1 for p, _ in log["requests"] if p == "/robots.txt"))
+        ordered = sorted((tuple(s) for s in log["spans"]), key=lambda s: s[1])
+        for k, (_, start, _) in enumerate(ordered):
+            concurrent = max(concurrent, 1 + sum(1 for _, _, end in ordered[:k] if end > start))
+        for (_, _, end), (_, start, _) in itertools.pairwise(ordered):
+            gap = min(gap, start - end)
+    return {
+        "robots_per_host": sorted(robots),
+        "max_concurrent_per_host": concurrent,
+        "min_gap_s": None if gap == float("inf") else round(gap, 4),
+    }
+
+
+def measure(run: str, newsroom: Newsroom, args: argparse.Namespace) -> dict[str, Any]:
+    """One run: harvest, then read the servers' logs and the archive."""
+    sites = [s for s in newsroom.sites if run == "full" or s.kind == "fast"]
+    with tempfile.TemporaryDirectory(prefix=f"soak-{run}-") as tmp:
+        newsroom.log()  # start the request log afresh
+        child = run_harvester(run, sites, args, Path(tmp), newsroom.pid)
+        served = newsroom.log()
+        root = Path(tmp) / "archive"
+        state = archive_state(root)
+        warc = warc_duplicates(root)
+    drained = child["stopped_at"] is None
+    checks = correctness(sites, state, served, drained)
+    return {
+        "run": run,
+        "outlets": dict(Counter(s.kind for s in sites)),
+        "wall_s": child["end"] - child["start"],
+        "drained": drained,
+        "exit_after_stop_s": None if drained else child["end"] - child["stopped_at"],
+        "exit_code": child["code"],
+        "stats": child["stats"],
+        "throughput": throughput(sites, state, served, args.timeout, args.workers),
+        "rss": rss_summary(child["samples"]),
+        "cpu_cores": cpu_cores(child["samples"]),
+        "correctness": checks,
+        "warc": warc,
+        "politeness": politeness(sites, served),
+        "log_counts": child["log_counts"],
+        "log_examples": child["log_examples"],
+        "progress": child["progress"],
+        "samples": child["samples"],
+        "ok": warc["duplicate_responses"] == 0 and all(c["ok"] for c in checks.values()),
+    }
+
+
+# -- reporting ----------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _stopped(run: dict[str, Any]) -> str:
+    if run["drained"]:
+        return ""
+    return f" (stopped; exit {run['exit_after_stop_s']:.1f} s after the stop)"
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median fast pages/s per kind of run, their ratio and the verdicts."""
+    rates = {
+        name: [r["throughput"]["pages_per_s"] or 0.0 for r in runs if r["run"] == name]
+        for name in RUNS
+    }
+    medians = {name: statistics.median(v) for name, v in rates.items()}
+    ratio = medians["full"] / medians["baseline"] if medians["baseline"] else None
+    return {
+        "fast_pages_per_s": rates,
+        "median_fast_pages_per_s": medians,
+        "ratio": ratio,
+        "throughput_target_met": ratio is not None and ratio >= THROUGHPUT_TARGET,
+        "rss_flat": all(r["rss"]["flat"] for r in runs),
+        "invariants_held": all(r["ok"] for r in runs),
+    }
+
+
+def table(runs: list[dict[str, Any]], summary: dict[str, Any], args: argparse.Namespace) -> str:
+    """The Markdown report: throughput and memory, then correctness, then the verdicts."""
+    lines = [
+        "| run | outlets fast/slow/silent | wall (s) | fast archived | fast window (s) "
+        "| fast pages/s | workers held by slow+silent: mean / max / time all held "
+        "| CPU cores: harvester + extraction + newsroom = machine | RSS peak (MB) "
+        "| RSS 1st / last quarter (MB) "
+        "| KB per article | extraction worker RSS 1st / last (MB) | threads | fds |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in runs:
+        t, rss, cpu, o = r["throughput"], r["rss"], r["cpu_cores"], r["outlets"]
+        m, x = rss["main"], rss["extraction"]
+        lines.append(
+            f"| {r['label']} | {o.get('fast', 0)}/{o.get('slow', 0)}/{o.get('silent', 0)} "
+            f"| {r['wall_s']:.1f}{_stopped(r)} "
+            f"| {t['fast_archived']}/{t.get('fast_articles', '-')} "
+            f"| {_fmt(t['window_s'], '.1f')} | {_fmt(t['pages_per_s'], '.1f')} "
+            f"| {_fmt(t.get('workers_held_mean'), '.1f')} / {t.get('workers_held_max', '-')} / "
+            f"{_fmt(t.get('all_workers_held_share'), '.0%')} "
+            f"| {cpu['harvester']:.2f} + {cpu['extraction']:.2f} + {cpu['newsroom']:.2f} "
+            f"= {cpu['machine']:.2f} of {cpu['cores']:.0f} "
+            f"| {m['peak_mb']:.0f} | {m['first_quarter_mb']:.0f} / {m['last_quarter_mb']:.0f} "
+            f"| {m['kb_per_article']:.1f} "
+            f"| {x['first_quarter_mb']:.0f} / {x['last_quarter_mb']:.0f} "
+            f"| {rss['threads'][0]}-{rss['threads'][1]} | {rss['fds'][0]}-{rss['fds'][1]} |"
+        )
+    lines += [
+        "",
+        "| run | kind | articles | archived | pending | given up | not discovered | lost "
+        "| listed twice | captured twice | fetched twice | duplicate responses |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in runs:
+        for n, (kind, c) in enumerate(r["correctness"].items()):
+            dups = str(r["warc"]["duplicate_responses"]) if n == 0 else "″"
+            lines.append(
+                f"| {r['label']} | {kind} | {c['articles']} | {c['archived']} | {c['pending']} "
+                f"| {c['given_up']} | {c['not_discovered']} | {c['lost']} "
+                f"| {c['listed_twice']} | {c['captured_twice']} | {c['fetched_twice']} "
+                f"| {dups} |"
+            )
+    med = summary["median_fast_pages_per_s"]
+    growth = ", ".join(f"{r['label']} {r['rss']['main']['growth']:+.1%}" for r in runs)
+    held = "held" if summary["invariants_held"] else "BROKEN"
+    lines += [
+        "",
+        f"- fast pages/s, full / baseline: **{_fmt(summary['ratio'], '.3f')}** "
+        f"({med['full']:.1f} / {med['baseline']:.1f}"
+        + (f", medians of {args.repeat}" if args.repeat > 1 else "")
+        + f"); target >= {THROUGHPUT_TARGET:.2f}: "
+        f"**{'met' if summary['throughput_target_met'] else 'not met'}**",
+        f"- RSS flat (last-quarter median within {FLAT_TOLERANCE:.0%} of the first, main "
+        f"process and extraction worker): **{'yes' if summary['rss_flat'] else 'no'}** "
+        f"({growth})",
+        f"- no article lost or duplicated: **{held}**",
+    ]
+    for r in runs:
+        w, p = r["warc"], r["politeness"]
+        lines.append(
+            f"- {r['label']}: {w['records'].get('response', 0)} response and "
+            f"{w['records'].get('revisit', 0)} revisit records in {w['files']} WARC file(s), "
+            f"{w['bytes'] / 1e6:.1f} MB; robots.txt per host "
+            f"{'/'.join(map(str, p['robots_per_host']))}, most at once per host "
+            f"{p['max_concurrent_per_host']}, shortest gap {_fmt(p['min_gap_s'], '.3f')} s; "
+            f"fast answers per 5 s: "
+            f"{' '.join(map(str, r['throughput'].get('fast_answers_per_5s', [])))}"
+        )
+    lines += [
+        "",
+        f"{args.outlets} outlets x {args.per_outlet} articles; slow {args.slow_share:.0%} "
+        f"(articles after {args.slow_delay:g} s), silent {args.silent_share:.0%} (articles never "
+        f"answered); per-host delay {args.delay:g} s, timeout {args.timeout:g} s, deadline "
+        f"{args.deadline:g} s, {args.workers} workers, retries {args.retries} after "
+        f"{args.retry_delay:g} s; "
+        + (
+            f"each run stopped after {args.seconds:g} s." if args.seconds else "runs until drained."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def source_digest() -> str:
+    """A short digest of harvester's source files, so that a result names the code it measured
+    (the package version does not change between edits)."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "harvester").rglob("*.py")):
+        digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _environment() -> str:
+    from harvester.version import __version__
+
+    versions = [
+        f"harvester {__version__} (source {source_digest()})",
+        f"Python {platform.python_version()}",
+    ]
+    versions += [f"{p} {version(p)}" for p in ("httpx", "trafilatura", "warcio")]
+    return f"{', '.join(versions)}; {os.cpu_count()} cores"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--outlets", type=int, default=1000, help="outlets (1000)")
+    parser.add_argument("--per-outlet", type=int, default=5, help="articles per outlet (5)")
+    parser.add_argument("--slow-share", type=float, default=0.10, help="share of slow (0.10)")
+    parser.add_argument("--silent-share", type=float, default=0.01, help="share silent (0.01)")
+    parser.add_argument("--slow-delay", type=float, default=2.0, help="slow article wait, s (2)")
+    parser.add_argument("--delay", type=float, default=0.2, help="per-host delay, s (0.2)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="fetch timeout, s (5)")
+    parser.add_argument("--deadline", type=float, default=10.0, help="fetch deadline, s (10)")
+    parser.add_argument("--workers", type=int, default=16, help="harvester workers (16)")
+    parser.add_argument("--retries", type=int, default=1, help="retries per URL (1)")
+    parser.add_argument("--retry-delay", type=float, default=1.0, help="first retry after (1 s)")
+    parser.add_argument(
+        "--seconds", type=float, default=0.0, help="stop each run after this long (0: drain)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="pairs of runs, order alternating; medians (1)"
+    )
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="OUT",
+        help="write the full results to OUT (tables still printed); bare --json: JSON on stdout",
+    )
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--harvest", metavar="PLAN", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.harvest:
+        return _harvest(args.harvest)
+    if not 1 <= args.outlets <= 254 * 253 or not 1 <= args.per_outlet <= 200 or args.repeat < 1:
+        parser.error("need 1 <= --outlets <= 64262, 1 <= --per-outlet <= 200, --repeat >= 1")
+    shares = (args.slow_share, args.silent_share)
+    if min(shares) < 0 or sum(shares) >= 1:
+        parser.error("need 0 <= --slow-share, --silent-share and their sum < 1")
+    if args.serve:
+        return _serve(args)
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    soft, hard = raise_nofile()
+    say(f"RLIMIT_NOFILE {soft}/{hard}; starting {args.outlets} servers")
+    t0 = time.monotonic()
+    newsroom = Newsroom(args)
+    kinds = dict(Counter(s.kind for s in newsroom.sites))
+    say(f"newsroom up in {time.monotonic() - t0:.1f} s: {kinds}")
+    runs: list[dict[str, Any]] = []
+    try:
+        for k in range(args.repeat):
+            for name in RUNS if k % 2 == 0 else RUNS[::-1]:
+                r = measure(name, newsroom, args)
+                r["label"] = name if args.repeat == 1 else f"{name} {k + 1}"
+                runs.append(r)
+                t = r["throughput"]
+                say(
+                    f"{r['label']}: {r['wall_s']:.1f} s, fast {t['fast_archived']} archived at "
+                    f"{_fmt(t['pages_per_s'], '.1f')} pages/s, RSS peak "
+                    f"{r['rss']['main']['peak_mb']:.0f} MB, invariants "
+                    f"{'held' if r['ok'] else 'BROKEN'}"
+                )
+    finally:
+        newsroom.close()
+    summary = summarise(runs)
+    result = {
+        "environment": _environment(),
+        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "serve", "harvest")},
+        "rlimit_nofile": [soft, hard],
+        "summary": summary,
+        "runs": runs,
+    }
+    code = 0 if summary["invariants_held"] else 1
+    if args.json == "-":
+        print(json.dumps(result, indent=2))
+        return code
+    print(f"Environment: {_environment()}\n")
+    print(table(runs, summary, args))
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
