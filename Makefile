@@ -58,6 +58,11 @@ bench: venv
 	$(BIN)/python bench/seed_report.py
 	$(BIN)/python bench/syndication_quality.py
 	$(BIN)/python bench/dedup_index.py --n 100000
+	$(BIN)/python bench/crawl_throughput.py
+	$(BIN)/python bench/export_archive.py
+	$(BIN)/python bench/import_warc.py
+	$(BIN)/python bench/kill_trials.py --trials 100
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
