@@ -11,8 +11,9 @@ is simply pending again after a restart). This module is the dispatcher over the
   wait for) and not before its politeness delay has passed (``ready_in``);
 * URLs waiting for a retry sit in a time heap until they are due;
 * slow hosts (fetches averaging ``SLOW_SECONDS`` or more, silent hosts included) share at most
-  ``slow_limit`` workers between them, so a tenth of the web answering slowly cannot occupy the
-  whole pool while fast hosts wait.
+  ``slow_limit`` workers between them while a fast host has work queued, so a tenth of the web
+  answering slowly cannot occupy the whole pool while fast hosts wait; once only slow hosts
+  have work left, the cap lifts.
 
 Thread-safe: workers block in :meth:`Frontier.take`.
 """
@@ -113,27 +114,27 @@ class Frontier:
                 soonest = deadline
                 if self._later:
                     soonest = min(soonest, self._later[0][0])
+                held_back: str | None = None  # a slow host kept waiting by the cap
+                fast_waiting = False  # a fast host has queued work (busy or resting)
                 for _ in range(len(self._hosts)):
                     host = self._hosts[0]
                     self._hosts.rotate(-1)
-                    if self._busy.get(host, 0) >= self._per_host:
-                        continue
                     slow = self._is_slow(host)
-                    limit = self._slow_limit
-                    if slow and limit is not None and len(self._slow_taken) >= limit:
+                    fast_waiting = fast_waiting or not slow
+                    if self._busy.get(host, 0) >= self._per_host:
                         continue
                     wait = self._ready_in(host)
                     if wait > 0:
                         soonest = min(soonest, now + wait)
                         continue
-                    item = self._queues[host].popleft()
-                    if not self._queues[host]:
-                        del self._queues[host]
-                        self._hosts.remove(host)
-                    self._busy[host] = self._busy.get(host, 0) + 1
-                    if slow:
-                        self._slow_taken.add(item.url)
-                    return item
+                    limit = self._slow_limit
+                    if slow and limit is not None and len(self._slow_taken) >= limit:
+                        held_back = held_back or host
+                        continue
+                    return self._hand_out(host, slow)
+                if held_back is not None and not fast_waiting:
+                    # Only slow hosts have work left: the cap would just idle the pool.
+                    return self._hand_out(held_back, slow=True)
                 if now >= deadline:
                     return None
                 self._cond.wait(max(0.01, min(soonest, deadline) - now))
@@ -147,6 +148,16 @@ class Frontier:
 
     def _is_slow(self, host: str) -> bool:
         return self._seconds.get(host, 0.0) >= SLOW_SECONDS
+
+    def _hand_out(self, host: str, slow: bool) -> FrontierItem:
+        item = self._queues[host].popleft()
+        if not self._queues[host]:
+            del self._queues[host]
+            self._hosts.remove(host)
+        self._busy[host] = self._busy.get(host, 0) + 1
+        if slow:
+            self._slow_taken.add(item.url)
+        return item
 
     def finish(self, item: FrontierItem) -> None:
         """``item`` is done (or left for a later run): its host is free again."""

@@ -76,8 +76,8 @@ def test_slow_hosts_share_a_limited_number_of_workers() -> None:
     frontier = Frontier(now=Clock(), ready_in=lambda host: 0.0, slow_limit=2)
     for host in ("s1", "s2", "s3"):
         frontier.observe(host, SLOW_SECONDS * 2)
-    frontier.add([item(h, 1) for h in ("s1", "s2", "s3", "f1", "f2")])
-    taken = [frontier.take(0) for _ in range(5)]
+    frontier.add([item(h, 1) for h in ("s1", "s2", "s3", "f1", "f2")] + [item("f1", 2)])
+    taken = [frontier.take(0) for _ in range(5)]  # f1/2 stays queued: a fast host has work
     hosts = [t.host for t in taken if t is not None]
     assert sorted(h for h in hosts if h.startswith("s")) == ["s1", "s2"]  # the third waits
     assert {"f1", "f2"} <= set(hosts)
@@ -87,15 +87,27 @@ def test_slow_hosts_share_a_limited_number_of_workers() -> None:
     assert got is not None and got.host == "s3"
 
 
+def test_the_slow_cap_lifts_when_only_slow_hosts_have_work() -> None:
+    frontier = Frontier(now=Clock(), ready_in=lambda host: 0.0, slow_limit=1)
+    for host in ("s1", "s2", "s3"):
+        frontier.observe(host, SLOW_SECONDS * 2)
+    frontier.add([item(h, 1) for h in ("s1", "s2", "s3")])
+    taken = [frontier.take(0) for _ in range(3)]
+    assert all(t is not None for t in taken)  # no fast host waits: every slow host gets a worker
+
+
 def test_a_host_that_speeds_up_is_no_longer_slow() -> None:
     frontier = Frontier(now=Clock(), ready_in=lambda host: 0.0, slow_limit=0)
     frontier.observe("h", SLOW_SECONDS * 3)
-    frontier.add([item("h", 1)])
+    frontier.observe("f", 0.01)
+    frontier.add([item("h", 1), item("f", 1), item("f", 2)])
+    first = frontier.take(0)
+    assert first is not None and first.host == "f"  # f busy, f/2 waits: h is held back
     assert frontier.take(0) is None
     for _ in range(4):
         frontier.observe("h", 0.01)
     got = frontier.take(0)
-    assert got is not None
+    assert got is not None and got.host == "h"
 
 
 def test_close_wakes_a_waiting_worker() -> None:
