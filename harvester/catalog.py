@@ -588,10 +588,7 @@ class SqliteCatalog(Closeable):
             time=float(str(time)),
             text_hash=str(text_hash),
             fingerprint=bytes(fp),  # type: ignore[call-overload]
-            evidence=tuple(
-                Evidence(kind=e["kind"], text=e["text"], source=e.get("source"), url=e.get("url"))
-                for e in json.loads(str(evidence))
-            ),
+            evidence=tuple(Evidence.from_json(e) for e in json.loads(str(evidence))),
             story=str(story),
         )
 

@@ -43,7 +43,7 @@ from harvester.models import (
     Outcome,
     Refused,
 )
-from harvester.pipeline import Harvester
+from harvester.pipeline import Harvester, wire_test
 from harvester.version import __version__
 
 __all__ = ["EXIT_CODES", "main"]
@@ -512,14 +512,10 @@ def cmd_rebuild_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not (settings.archive.dir / "warc").is_dir():
         raise ArchiveError(f"no WARC files under {settings.archive.dir}/warc: nothing to rebuild")
-    wires = WireRegistry.load(settings.extract.wires)
-    configured = {o.name: o.wire for o in settings.outlets}
-
-    def is_wire(outlet: str) -> bool:
-        return configured.get(outlet, wires.resolve(outlet) is not None)
-
     report = rebuild_catalog(
-        settings.archive.dir, is_wire=is_wire, progress=lambda line: print(line, file=sys.stderr)
+        settings.archive.dir,
+        is_wire=wire_test(settings, WireRegistry.load(settings.extract.wires)),
+        progress=lambda line: print(line, file=sys.stderr),
     )
     kept = f"; the old catalog is kept as {report.old_catalog.name}" if report.old_catalog else ""
     print(

@@ -179,6 +179,13 @@ class Evidence:
             out["url"] = self.url
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Evidence:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            kind=data["kind"], text=data["text"], source=data.get("source"), url=data.get("url")
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class Rejected:
@@ -280,12 +287,7 @@ class ExportRecord:
                 url=original["url"],
                 outlet=original["outlet"],
                 seen=original["seen"],
-                evidence=tuple(
-                    Evidence(
-                        kind=e["kind"], text=e["text"], source=e.get("source"), url=e.get("url")
-                    )
-                    for e in original["evidence"]
-                ),
+                evidence=tuple(Evidence.from_json(e) for e in original["evidence"]),
             ),
             warc=WarcLocation(**data["warc"]),
         )

@@ -15,7 +15,7 @@ archive is not something one URL's result can describe.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,6 +31,7 @@ from harvester.errors import ArchiveError
 from harvester.extract.article import ArticleExtractor, Extraction, PageHints
 from harvester.extract.boilerplate import RemovedBlock
 from harvester.extract.content import decode_html, is_html
+from harvester.extract.wires import WireRegistry
 from harvester.lifetime import Closeable
 from harvester.models import (
     Archived,
@@ -371,6 +372,16 @@ def reclean_with_templates(
     return report
 
 
+def wire_test(settings: Settings, wires: WireRegistry) -> Callable[[str], bool]:
+    """Whether an outlet name is a wire service: as configured, else by the wire registry."""
+    configured = {o.name: o.wire for o in settings.outlets}
+
+    def is_wire(name: str) -> bool:
+        return configured.get(name, wires.resolve(name) is not None)
+
+    return is_wire
+
+
 def _is_wire(outlet: str, settings: Settings, stories: StoryBook) -> bool:
     configured = next((o for o in settings.outlets if o.name == outlet), None)
     return configured.wire if configured else stories.is_wire_name(outlet)
@@ -582,14 +593,12 @@ class Harvester(Closeable):
         self.clock = clock or SystemClock()
         self.extractor = extractor or ArticleExtractor(settings)
         context = self.extractor.context
-        wires = {o.name: o.wire for o in settings.outlets}
-
-        def is_wire(name: str) -> bool:
-            return wires.get(name, context.wires.resolve(name) is not None)
-
         try:
             self.store = ArchiveStore(
-                settings.archive, settings.fetch, clock=self.clock, is_wire=is_wire
+                settings.archive,
+                settings.fetch,
+                clock=self.clock,
+                is_wire=wire_test(settings, context.wires),
             )
         except BaseException:
             self.extractor.close()  # the archive is locked or unreadable: no worker left behind

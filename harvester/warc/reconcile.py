@@ -249,10 +249,7 @@ class WarcIndexer:
         self._doc(record, meta)
 
     def _doc(self, record: ExportRecord, meta: dict[str, Any]) -> None:
-        evidence = tuple(
-            Evidence(kind=e["kind"], text=e["text"], source=e.get("source"), url=e.get("url"))
-            for e in meta.get("page_evidence", [])
-        )
+        evidence = tuple(Evidence.from_json(e) for e in meta.get("page_evidence", []))
         fp = fingerprint(record.text)
         outlet = record.outlet or ""
         doc = self.catalog.put_doc(
