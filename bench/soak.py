@@ -86,6 +86,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import hashlib
 import itertools
 import json
@@ -100,8 +101,9 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -307,11 +309,50 @@ def raise_nofile() -> tuple[int, int]:
 # -- one harvester run (child process) ----------------------------------------------------------
 
 
-def _vmrss_kb() -> int:
+def _memory_kb() -> dict[str, int]:
+    """VmRSS and its parts (anonymous: the heap, numpy arrays, thread stacks; file: mapped files
+    such as shared libraries) from /proc/self/status, in KB."""
+    wanted = {"VmRSS:": "rss_kb", "RssAnon:": "rss_anon_kb", "RssFile:": "rss_file_kb"}
+    found = dict.fromkeys(wanted.values(), 0)
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+        name = line.split(":", 1)[0] + ":"
+        if name in wanted:
+            found[wanted[name]] = int(line.split()[1])
+    return found
+
+
+def _malloc_kb() -> dict[str, int]:
+    """glibc's view of the C heap (mallinfo2): bytes in use and bytes free but kept, in KB;
+    empty where mallinfo2 is missing (not glibc, or glibc < 2.33)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        info = libc.mallinfo2
+    except (OSError, AttributeError):
+        return {}
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [
+            (name, ctypes.c_size_t)
+            for name in (
+                "arena",
+                "ordblks",
+                "smblks",
+                "hblks",
+                "hblkhd",
+                "usmblks",
+                "fsmblks",
+                "uordblks",
+                "fordblks",
+                "keepcost",
+            )
+        ]
+
+    info.restype = MallInfo2
+    m = info()
+    return {
+        "malloc_used_kb": (m.uordblks + m.hblkhd) // 1024,
+        "malloc_free_kb": m.fordblks // 1024,
+    }
 
 
 class _LogTally(logging.Handler):
@@ -362,10 +403,14 @@ class _Watch:
     """The run's side threads: a sampler (every SAMPLE_EVERY seconds) and, with ``seconds``, a
     stopper that calls ``Crawler.stop()`` (what the daemon's SIGTERM handler calls)."""
 
-    def __init__(self, seconds: float, newsroom: int) -> None:
+    def __init__(self, seconds: float, newsroom: int, trace_at: Sequence[int] = ()) -> None:
         import psutil
 
         self._me = psutil.Process()
+        # With trace_at (two article counts), tracemalloc runs from the start and a snapshot is
+        # taken at each count: where Python allocations grew in between (before shutdown frees).
+        self._trace_at = list(trace_at)
+        self.traces: list[tuple[int, tracemalloc.Snapshot]] = []
         self._newsroom = newsroom
         self._seconds = seconds
         self.crawlers: list[Crawler] = []
@@ -405,7 +450,8 @@ class _Watch:
                 "children_cpu_s": kids_cpu,
                 "newsroom_cpu_s": _cpu_seconds(self._newsroom),
                 "machine_cpu_s": _cpu_seconds(),
-                "rss_kb": _vmrss_kb(),
+                **_memory_kb(),
+                **_malloc_kb(),
                 "children_rss_kb": kids // 1024,
                 "threads": threading.active_count(),
                 "fds": sum(1 for _ in Path("/proc/self/fd").iterdir()),
@@ -414,6 +460,9 @@ class _Watch:
                 crawler = self.crawlers[0]
                 row.update(archived=crawler.stats.archived, fetched=crawler.stats.fetched)
                 row.update(crawler.frontier.counts())
+                if self._trace_at and row["archived"] >= self._trace_at[0]:
+                    del self._trace_at[0]
+                    self.traces.append((int(row["archived"]), tracemalloc.take_snapshot()))
             self.samples.append(row)
             if self._finished.wait(SAMPLE_EVERY):
                 return
@@ -438,7 +487,10 @@ def _harvest(plan_path: str) -> int:
     hlog.addHandler(tally)
     hlog.propagate = False
 
-    watch = _Watch(plan["seconds"], plan["newsroom"])
+    trace_at = (plan["articles"] // 5, plan["articles"] * 4 // 5) if plan["trace"] else ()
+    if trace_at:
+        tracemalloc.start(1)
+    watch = _Watch(plan["seconds"], plan["newsroom"], trace_at)
     original_start = Crawler.start
 
     def start(self: Crawler, workers: int) -> None:
@@ -464,9 +516,42 @@ def _harvest(plan_path: str) -> int:
         "log_counts": dict(tally.counts.most_common()),
         "log_examples": tally.examples,
         "progress": tally.progress,
+        "trace": _trace_growth(watch.traces),
     }
     Path(plan["out"]).write_text(json.dumps(result))
     return 0
+
+
+def _trace_growth(traces: list[tuple[int, tracemalloc.Snapshot]]) -> dict[str, Any]:
+    """Where Python allocations grew between the two snapshots: by file, and the top lines."""
+    if len(traces) < 2:
+        return {}
+    (n0, first), (n1, last) = traces[0], traces[-1]
+    articles = max(1, n1 - n0)
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    first, last = first.filter_traces(ignore), last.filter_traces(ignore)
+
+    def top(key: str, n: int) -> list[dict[str, Any]]:
+        stats = last.compare_to(first, key)
+        return [
+            {
+                "where": str(s.traceback[0]) if key == "lineno" else s.traceback[0].filename,
+                "kb": s.size_diff / 1024,
+                "bytes_per_article": s.size_diff / articles,
+            }
+            for s in stats[:n]
+        ]
+
+    total = sum(s.size for s in last.statistics("filename")) - sum(
+        s.size for s in first.statistics("filename")
+    )
+    return {
+        "articles": [n0, n1],
+        "total_kb": total / 1024,
+        "bytes_per_article": total / articles,
+        "by_file": top("filename", 15),
+        "by_line": top("lineno", 25),
+    }
 
 
 def run_harvester(
@@ -483,6 +568,8 @@ def run_harvester(
         "retries": args.retries,
         "retry_delay": args.retry_delay,
         "seconds": args.seconds,
+        "trace": args.trace,
+        "articles": len(sites) * args.per_outlet,
         "outlets": [{"name": s.name, "home": s.base, "feed": s.feed} for s in sites],
         "newsroom": newsroom,
     }
@@ -926,6 +1013,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--retry-delay", type=float, default=1.0, help="first retry after (1 s)")
     parser.add_argument(
         "--seconds", type=float, default=0.0, help="stop each run after this long (0: drain)"
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="tracemalloc: where Python allocations grew between 20%% and 100%% of the articles",
     )
     parser.add_argument(
         "--repeat", type=int, default=1, help="pairs of runs, order alternating; medians (1)"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harvester.errors import ArchiveError, ArchiveUnavailableError
+from harvester.extract.templates import TemplateChanges
 from harvester.lifetime import Closeable
 from harvester.models import Evidence, ExportRecord
 
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 CATALOG_NAME = "index.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # How long a statement waits for another connection's lock before the catalog reports itself
 # unavailable (the daemon then pauses and retries; a reader raises).
 BUSY_TIMEOUT = 30.0
@@ -105,6 +106,21 @@ CREATE TABLE IF NOT EXISTS outlet_state (
 CREATE TABLE IF NOT EXISTS templates (
     outlet TEXT PRIMARY KEY,
     model TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS template_articles (
+    outlet TEXT NOT NULL,
+    article TEXT NOT NULL,
+    rank INTEGER NOT NULL,
+    keys TEXT NOT NULL,
+    PRIMARY KEY (outlet, article)
+);
+CREATE INDEX IF NOT EXISTS template_articles_rank ON template_articles (outlet, rank);
+CREATE TABLE IF NOT EXISTS template_learned (
+    outlet TEXT NOT NULL,
+    key TEXT NOT NULL,
+    sample TEXT NOT NULL,
+    articles INTEGER NOT NULL,
+    PRIMARY KEY (outlet, key)
 );
 CREATE TABLE IF NOT EXISTS frontier (
     seq INTEGER PRIMARY KEY,
@@ -265,6 +281,12 @@ class Catalog(Protocol):
         """Store (replace) the template model of ``outlet``."""
         ...
 
+    def save_template_changes(
+        self, outlet: str, params: dict[str, Any], changes: TemplateChanges
+    ) -> None:
+        """Apply what observing changed to the stored model of ``outlet`` (one transaction)."""
+        ...
+
     def counts(self) -> dict[str, int]:
         """Row counts: ``captures`` and ``articles``."""
         ...
@@ -330,6 +352,47 @@ def _catalog_error(message: str, exc: sqlite3.Error) -> ArchiveError:
     return ArchiveError(message)
 
 
+def _template_keys_text(keys: dict[str, int]) -> str:
+    """An article's block keys and their weights as stored: ``key:weight`` by key, spaces."""
+    return " ".join(f"{k}:{w}" for k, w in sorted(keys.items()))
+
+
+def _template_keys(text: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for item in text.split():
+        key, _, weight = item.partition(":")
+        found[key] = int(weight)
+    return found
+
+
+def _template_statements(
+    outlet: str, model: dict[str, Any]
+) -> list[tuple[str, Sequence[tuple[object, ...]]]]:
+    """Statements replacing the stored model of ``outlet`` with ``model`` (to_json form)."""
+    params = {k: v for k, v in model.items() if k not in ("articles", "weights", "learned")}
+    weights: dict[str, int] = model.get("weights", {})
+    return [
+        ("DELETE FROM template_articles WHERE outlet = ?", [(outlet,)]),
+        ("DELETE FROM template_learned WHERE outlet = ?", [(outlet,)]),
+        (
+            "INSERT INTO templates (outlet, model) VALUES (?, ?)"
+            " ON CONFLICT (outlet) DO UPDATE SET model = excluded.model",
+            [(outlet, json.dumps(params, sort_keys=True))],
+        ),
+        (
+            "INSERT INTO template_articles (outlet, article, rank, keys) VALUES (?, ?, ?, ?)",
+            [
+                (outlet, article, rank, _template_keys_text({k: weights[k] for k in keys}))
+                for rank, (article, keys) in enumerate(model.get("articles", []))
+            ],
+        ),
+        (
+            "INSERT INTO template_learned (outlet, key, sample, articles) VALUES (?, ?, ?, ?)",
+            [(outlet, b["key"], b["sample"], b["articles"]) for b in model.get("learned", [])],
+        ),
+    ]
+
+
 class SqliteCatalog(Closeable):
     """The SQLite catalog at ``<archive>/index.sqlite``. Use as a context manager."""
 
@@ -357,11 +420,20 @@ class SqliteCatalog(Closeable):
             raise ArchiveError(f"cannot open catalog {path}: {exc}") from exc
 
     def _migrate(self) -> None:
-        """Bring a schema-1 catalog (issues 2-4) up to date: new tables come from _SCHEMA,
-        new columns are added here."""
+        """Bring an older catalog up to date: new tables come from _SCHEMA, new columns are
+        added here (schema 1, issues 2-4), and template models stored whole as one JSON
+        document (schema 2) are split into rows."""
         columns = {str(r[1]) for r in self._db.execute("PRAGMA table_info(outlet_state)")}
         if "interval" not in columns:
             self._db.execute("ALTER TABLE outlet_state ADD COLUMN interval REAL")
+        whole = [
+            (str(outlet), json.loads(str(model)))
+            for outlet, model in self._db.execute("SELECT outlet, model FROM templates")
+        ]
+        for outlet, model in whole:
+            if "articles" in model:
+                for sql, params in _template_statements(outlet, model):
+                    self._db.executemany(sql, params)
 
     def close(self) -> None:
         """Close the connection."""
@@ -531,16 +603,71 @@ class SqliteCatalog(Closeable):
         )
 
     def template_model(self, outlet: str) -> dict[str, Any] | None:
-        """The stored template model (JSON) of ``outlet``, or None."""
-        rows = self._rows("SELECT model FROM templates WHERE outlet = ?", (outlet,))
-        return json.loads(str(rows[0][0])) if rows else None
+        """The stored template model of ``outlet`` in ``TemplateModel.to_json`` form, or None.
+
+        Stored as rows (parameters in ``templates``, one row per retained article in
+        ``template_articles``, one per learned block in ``template_learned``) so that observing
+        an article writes that article, not the whole model."""
+        with self._lock:
+            rows = self._rows("SELECT model FROM templates WHERE outlet = ?", (outlet,))
+            if not rows:
+                return None
+            model: dict[str, Any] = json.loads(str(rows[0][0]))
+            articles: list[list[Any]] = []
+            weights: dict[str, int] = {}
+            for article, keys in self._rows(
+                "SELECT article, keys FROM template_articles WHERE outlet = ? ORDER BY rank",
+                (outlet,),
+            ):
+                found = _template_keys(str(keys))
+                articles.append([str(article), sorted(found)])
+                weights.update(found)
+            learned = self._rows(
+                "SELECT key, sample, articles FROM template_learned WHERE outlet = ?"
+                " ORDER BY key",
+                (outlet,),
+            )
+        model.update(
+            articles=articles,
+            weights=dict(sorted(weights.items())),
+            learned=[{"key": k, "sample": s, "articles": n} for k, s, n in learned],
+        )
+        return model
 
     def save_template_model(self, outlet: str, model: dict[str, Any]) -> None:
-        """Store (replace) the template model of ``outlet``."""
-        self._write(
-            "INSERT INTO templates (outlet, model) VALUES (?, ?)"
-            " ON CONFLICT (outlet) DO UPDATE SET model = excluded.model",
-            (outlet, json.dumps(model, ensure_ascii=False, sort_keys=True)),
+        """Store (replace) the template model of ``outlet`` (``TemplateModel.to_json`` form)."""
+        self._write_many(_template_statements(outlet, model))
+
+    def save_template_changes(
+        self, outlet: str, params: dict[str, Any], changes: TemplateChanges
+    ) -> None:
+        """Apply what observing changed to the stored model of ``outlet`` (one transaction):
+        evicted articles deleted, added ones appended after every stored one (a replaced one
+        keeps its rank), newly learned blocks inserted."""
+        self._write_many(
+            [
+                (
+                    "INSERT INTO templates (outlet, model) VALUES (?, ?)"
+                    " ON CONFLICT (outlet) DO UPDATE SET model = excluded.model",
+                    [(outlet, json.dumps(params, sort_keys=True))],
+                ),
+                (
+                    "DELETE FROM template_articles WHERE outlet = ? AND article = ?",
+                    [(outlet, a) for a in changes.removed],
+                ),
+                (
+                    "INSERT INTO template_articles (outlet, article, rank, keys) VALUES (?, ?,"
+                    " (SELECT COALESCE(MAX(rank), -1) + 1 FROM template_articles"
+                    " WHERE outlet = ?1), ?) ON CONFLICT (outlet, article)"
+                    " DO UPDATE SET keys = excluded.keys",
+                    [(outlet, a, _template_keys_text(k)) for a, k in changes.articles],
+                ),
+                (
+                    "INSERT OR REPLACE INTO template_learned (outlet, key, sample, articles)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(outlet, b.key, b.sample, b.articles) for b in changes.learned],
+                ),
+            ]
         )
 
     def put_doc(self, row: DocRow) -> int:

@@ -6,7 +6,7 @@ Layout (see config/harvester.toml for a commented example)::
     [fetch]     user_agent, per_host_delay, per_host_connections, workers, retries,
                 retry_delay, timeout, deadline, max_page_bytes, max_redirects,
                 respect_robots, allow_private_networks, allow_hosts, oversize
-    [extract]   budget, wires, boilerplate, template_min_articles
+    [extract]   budget, wires, boilerplate, template_min_articles, template_cache
     [dedup]     window, follow_attribution
     [[outlets]] name, home, feeds, sitemaps, sections, section_include, section_exclude,
                 poll_every, poll_min, poll_max, wire, aliases, headers, cookies
@@ -107,6 +107,9 @@ class ExtractSettings:
     wires: Path = field(default_factory=lambda: default_config_dir() / "wires.toml")
     boilerplate: Path = field(default_factory=lambda: default_config_dir() / "boilerplate")
     template_min_articles: int = 3
+    # Block keys of learned-template models held in memory over all outlets (least recently
+    # used models leave memory beyond it and are read back from the catalog when needed).
+    template_cache: int = 500_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -415,6 +418,9 @@ def _extract(v: _Validator, raw: Mapping[str, Any]) -> ExtractSettings:
     minimum = v.typed(where, "template_min_articles", raw.get("template_min_articles", 3), int)
     if not 2 <= minimum <= 1000:
         v.fail(where, "template_min_articles", "must be between 2 and 1000")
+    cache = v.typed(where, "template_cache", raw.get("template_cache", 500_000), int)
+    if not 0 <= cache <= 100_000_000:
+        v.fail(where, "template_cache", "must be between 0 and 100000000")
 
     def path(key: str, default: str, *, is_dir: bool) -> Path:
         if key not in raw:
@@ -432,6 +438,7 @@ def _extract(v: _Validator, raw: Mapping[str, Any]) -> ExtractSettings:
         wires=path("wires", "wires.toml", is_dir=False),
         boilerplate=path("boilerplate", "boilerplate", is_dir=True),
         template_min_articles=minimum,
+        template_cache=cache,
     )
 
 

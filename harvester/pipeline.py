@@ -610,7 +610,9 @@ class Harvester(Closeable):
             credentials={o.home: o.credentials() for o in settings.outlets if o.credentials()},
         )
         self.templates = TemplateBook(
-            self.store.catalog, min_articles=settings.extract.template_min_articles
+            self.store.catalog,
+            min_articles=settings.extract.template_min_articles,
+            cache_keys=settings.extract.template_cache,
         )
 
         def canonical_name(name: str) -> str:

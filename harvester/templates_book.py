@@ -1,8 +1,17 @@
 """Learned outlet templates, persisted in the catalog (the I/O shell around
-``harvester.extract.templates.TemplateModel``)."""
+``harvester.extract.templates.TemplateModel``).
+
+Memory: a model grows with its outlet's retained articles (up to ``max_articles``, each held as
+its block keys), so one per outlet kept for the process's life would grow with the number of
+outlets. The book keeps the models it used last and at most ``cache_keys`` keys over all of
+them (the current one is always kept, whatever its size); a model evicted from memory is read
+back from the catalog when its outlet next needs it. The catalog is written per article (what
+observing it changed), so evicting costs nothing and the stored copy is always current.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,7 +19,10 @@ from harvester.catalog import Catalog
 from harvester.extract.boilerplate import RemovedBlock
 from harvester.extract.templates import TemplateModel, shape_key
 
-__all__ = ["TemplateBook", "TemplateResult"]
+__all__ = ["DEFAULT_CACHE_KEYS", "TemplateBook", "TemplateResult"]
+
+# Block keys held in memory over every cached model (see ExtractSettings.template_cache).
+DEFAULT_CACHE_KEYS = 500_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,23 +35,47 @@ class TemplateResult:
 
 
 class TemplateBook:
-    """One TemplateModel per outlet, loaded from and saved to the catalog."""
+    """One TemplateModel per outlet, loaded from and saved to the catalog; the most recently
+    used ones are cached in memory within ``cache_keys`` block keys."""
 
-    def __init__(self, catalog: Catalog, *, min_articles: int) -> None:
+    def __init__(
+        self, catalog: Catalog, *, min_articles: int, cache_keys: int = DEFAULT_CACHE_KEYS
+    ) -> None:
+        if cache_keys < 0:
+            raise ValueError(f"cache_keys must be >= 0, got {cache_keys!r}")
         self._catalog = catalog
         self._min_articles = min_articles
-        self._models: dict[str, TemplateModel] = {}
+        self._cache_keys = cache_keys
+        self._models: OrderedDict[str, TemplateModel] = OrderedDict()
+        self._keys = 0  # block keys held by the cached models
+        self.loads = 0  # models read from the catalog (a first use, or after an eviction)
+
+    @property
+    def cached(self) -> tuple[str, ...]:
+        """The outlets whose models are in memory, least recently used first."""
+        return tuple(self._models)
+
+    @property
+    def cached_keys(self) -> int:
+        """Block keys held by the models in memory."""
+        return self._keys
 
     def model(self, outlet: str) -> TemplateModel:
         """The outlet's model (empty when nothing was learned yet)."""
-        if outlet not in self._models:
+        model = self._models.get(outlet)
+        if model is None:
             stored = self._catalog.template_model(outlet)
-            self._models[outlet] = (
+            self.loads += 1
+            model = (
                 TemplateModel.from_json(stored)
                 if stored is not None
                 else TemplateModel(min_articles=self._min_articles)
             )
-        return self._models[outlet]
+            self._models[outlet] = model
+            self._keys += model.size
+        self._models.move_to_end(outlet)
+        self._shrink()
+        return model
 
     def clean(self, outlet: str, blocks: Sequence[str]) -> TemplateResult:
         """Remove the outlet's learned blocks (no learning)."""
@@ -49,12 +85,30 @@ class TemplateBook:
     def observe_and_clean(
         self, outlet: str, article_id: str, blocks: Sequence[str]
     ) -> TemplateResult:
-        """Learn from this article, save the model, then clean the article with it."""
+        """Learn from this article, save what changed, then clean the article with the model.
+
+        When the save fails (the catalog is full or locked) the model is dropped from memory, so
+        the next use reads the stored copy, which does not have this article: the caller rolls
+        the article back and it is observed again when it is retried."""
         model = self.model(outlet)
+        before = model.size
         learned = model.observe(article_id, blocks)
-        self._catalog.save_template_model(outlet, model.to_json())
+        self._keys += model.size - before
+        try:
+            self._catalog.save_template_changes(outlet, model.params(), model.changes())
+        except BaseException:
+            del self._models[outlet]
+            self._keys -= model.size
+            raise
         kept, removed = model.clean(blocks)
+        self._shrink()
         return TemplateResult(kept=kept, removed=_removed(removed), newly_learned=learned)
+
+    def _shrink(self) -> None:
+        # Least recently used first; the most recent (the one in use) always stays.
+        while self._keys > self._cache_keys and len(self._models) > 1:
+            _, evicted = self._models.popitem(last=False)
+            self._keys -= evicted.size
 
 
 def _removed(texts: Sequence[str]) -> tuple[RemovedBlock, ...]:

@@ -77,7 +77,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FORMAT", "LearnedBlock", "TemplateModel", "block_shape", "shape_key"]
+__all__ = [
+    "FORMAT",
+    "LearnedBlock",
+    "TemplateChanges",
+    "TemplateModel",
+    "block_shape",
+    "shape_key",
+]
 
 # Stored in every to_json(); from_json() refuses other formats rather than misreading them.
 FORMAT = "harvester.templates/1"
@@ -277,6 +284,22 @@ class LearnedBlock:
     articles: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class TemplateChanges:
+    """What :meth:`TemplateModel.observe` changed since the last :meth:`TemplateModel.changes`:
+    enough for the owner to update a stored copy without rewriting the whole model.
+
+    ``removed`` are article ids that left the window (apply first); ``articles`` are the
+    retained articles added or replaced, each with its keys and their weights, in insertion
+    order (an added article goes after every stored one; a replaced one keeps its place);
+    ``learned`` are the newly learned blocks, with their support when learned (never changes).
+    """
+
+    removed: tuple[str, ...]
+    articles: tuple[tuple[str, dict[str, int]], ...]
+    learned: tuple[LearnedBlock, ...]
+
+
 class _Stories:
     """Distinct-story counting against one snapshot of the model (memoised per article)."""
 
@@ -416,6 +439,12 @@ class TemplateModel:
         self._weights: dict[str, int] = {}
         # key -> (sample block, distinct stories when learned); never shrinks (stable removals).
         self._learned: dict[str, tuple[str, int]] = {}
+        # Keys held over all retained articles (the model's size: postings and key sets).
+        self._size = 0
+        # The change journal since the last changes(): observe() only, never from_json().
+        self._removed: dict[str, None] = {}
+        self._touched: dict[str, None] = {}
+        self._newly: list[str] = []
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -423,6 +452,38 @@ class TemplateModel:
     def article_count(self) -> int:
         """How many articles are retained (at most ``max_articles``)."""
         return len(self._articles)
+
+    @property
+    def size(self) -> int:
+        """Keys held over all retained articles: what the model's memory grows with."""
+        return self._size
+
+    def params(self) -> dict[str, Any]:
+        """The model's format and parameters: :meth:`to_json` without the data."""
+        return {
+            "format": FORMAT,
+            "min_articles": self._min_articles,
+            "max_overlap": self._max_overlap,
+            "max_articles": self._max_articles,
+            "max_block_chars": self._max_block_chars,
+        }
+
+    def changes(self) -> TemplateChanges:
+        """What :meth:`observe` changed since the last call (or since the model was made), and
+        start a new journal."""
+        touched = [aid for aid in self._articles if aid in self._touched]
+        changes = TemplateChanges(
+            removed=tuple(self._removed),
+            articles=tuple(
+                (aid, {k: self._weights[k] for k in sorted(self._articles[aid])}) for aid in touched
+            ),
+            learned=tuple(
+                LearnedBlock(key=k, sample=self._learned[k][0], articles=self._learned[k][1])
+                for k in self._newly
+            ),
+        )
+        self._removed, self._touched, self._newly = {}, {}, []
+        return changes
 
     def is_template(self, text: str) -> bool:
         """True when the block's shape has been learned as this outlet's furniture."""
@@ -479,12 +540,19 @@ class TemplateModel:
         else:
             # Why evict first: the window never exceeds max_articles, not even while learning.
             while len(self._articles) >= self._max_articles:
-                self._remove(next(iter(self._articles)))
+                oldest = next(iter(self._articles))
+                self._remove(oldest)
+                self._removed[oldest] = None
+                self._touched.pop(oldest, None)
             self._insert(article_id, keys, weights)
-        return self._learn(article_id, samples)
+        self._touched[article_id] = None
+        learned = self._learn(article_id, samples)
+        self._newly.extend(learned)
+        return learned
 
     def _insert(self, article_id: str, keys: frozenset[str], weights: Mapping[str, int]) -> None:
         self._articles[article_id] = keys
+        self._size += len(keys)
         self._rank[article_id] = self._next_rank
         self._next_rank += 1
         for key in keys:
@@ -496,6 +564,7 @@ class TemplateModel:
         for key in old - keys:
             self._unpost(key, article_id)
         self._articles[article_id] = keys
+        self._size += len(keys) - len(old)
         rank = self._rank[article_id]
         for key in keys - old:
             self._weights.setdefault(key, weights[key])
@@ -509,7 +578,9 @@ class TemplateModel:
             self._postings[key] = dict.fromkeys(ids)
 
     def _remove(self, article_id: str) -> None:
-        for key in self._articles.pop(article_id):
+        keys = self._articles.pop(article_id)
+        self._size -= len(keys)
+        for key in keys:
             self._unpost(key, article_id)
         del self._rank[article_id]
 
@@ -560,11 +631,7 @@ class TemplateModel:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; deterministic (articles in insertion order, mappings by key)."""
         return {
-            "format": FORMAT,
-            "min_articles": self._min_articles,
-            "max_overlap": self._max_overlap,
-            "max_articles": self._max_articles,
-            "max_block_chars": self._max_block_chars,
+            **self.params(),
             "articles": [[aid, sorted(keys)] for aid, keys in self._articles.items()],
             "weights": {key: self._weights[key] for key in sorted(self._weights)},
             "learned": [
