@@ -623,8 +623,7 @@ class SqliteCatalog(Closeable):
                 articles.append([str(article), sorted(found)])
                 weights.update(found)
             learned = self._rows(
-                "SELECT key, sample, articles FROM template_learned WHERE outlet = ?"
-                " ORDER BY key",
+                "SELECT key, sample, articles FROM template_learned WHERE outlet = ? ORDER BY key",
                 (outlet,),
             )
         model.update(

@@ -625,6 +625,7 @@ class Harvester(Closeable):
             now=self.clock.now().timestamp(),
             canonical_name=canonical_name,
             is_wire=lambda name: context.wires.resolve(name) is not None,
+            spill_dir=self.store.spill_dir(),
         )
 
     def process(self, request: FetchRequest, result: FetchResult) -> Outcome:

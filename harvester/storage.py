@@ -33,6 +33,8 @@ from harvester.warc.writer import WarcFileWriter
 __all__ = ["ArchiveStore", "lock_archive", "new_record_id"]
 
 LOCK_NAME = ".lock"
+# In-memory indexes keep bulk data here, in unnamed files (see ArchiveStore.spill_dir).
+SPILL_DIR = "tmp"
 
 
 def new_record_id() -> str:
@@ -126,6 +128,16 @@ class ArchiveStore(Closeable):
             self._lock = None
             raise
         self.catalog = catalog
+
+    def spill_dir(self) -> Path:
+        """``<archive>/tmp``, made if missing: where in-memory indexes keep bulk data out of the
+        heap, in unnamed files (the folder stays empty; nothing to clean up after a crash)."""
+        path = self.root / SPILL_DIR
+        try:
+            path.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ArchiveError(f"cannot create {path}: {exc.strerror or exc}") from exc
+        return path
 
     def close(self) -> None:
         """Close the WARC file (renaming it), the catalog, then release the lock."""

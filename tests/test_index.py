@@ -5,8 +5,12 @@ Article texts here are invented for these tests.
 
 from __future__ import annotations
 
+import atexit
 import random
+import shutil
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -25,6 +29,18 @@ class TinyIndex(CandidateIndex):
     MAX_SEGMENT_POSTINGS: ClassVar[int] = 256
     DIRECTORY_MIN_POSTINGS: ClassVar[int] = 8
     MAX_POSTINGS_PER_SAMPLE: ClassVar[int] = 10**9
+
+
+# One folder for every SpilledTinyIndex: spilled files have no name, so it stays empty.
+_SPILL_DIR = Path(tempfile.mkdtemp(prefix="harvester-spill-"))
+atexit.register(shutil.rmtree, _SPILL_DIR, ignore_errors=True)
+
+
+class SpilledTinyIndex(TinyIndex):
+    """TinyIndex with every segment's postings in mapped temporary files (``spill_dir``)."""
+
+    def __init__(self) -> None:
+        super().__init__(spill_dir=_SPILL_DIR)
 
 
 class Model:
@@ -250,7 +266,7 @@ operations = st.lists(
 )
 
 
-@pytest.mark.parametrize("kind", [CandidateIndex, TinyIndex])
+@pytest.mark.parametrize("kind", [CandidateIndex, TinyIndex, SpilledTinyIndex])
 @settings(max_examples=150, deadline=None)
 @given(ops=operations)
 def test_matches_brute_force_model(kind: type[CandidateIndex], ops: list[tuple[Any, ...]]) -> None:
@@ -270,3 +286,29 @@ def test_matches_brute_force_model(kind: type[CandidateIndex], ops: list[tuple[A
     for doc, (held, _) in model.docs.items():
         if held:
             assert (doc, len(held)) in index.query(sorted(held), limit=10**6, min_shared=1)
+
+
+def test_spilled_postings_leave_the_heap_and_no_files(tmp_path: Path) -> None:
+    """With spill_dir the postings live in mapped unnamed files: out of memory_bytes (the heap),
+    in spilled_bytes, answers unchanged, and the folder stays empty (nothing to clean up after
+    a crash)."""
+    rng = random.Random(7)
+    heap, spilled = TinyIndex(), TinyIndex(spill_dir=tmp_path)
+    docs = {doc: rng.sample(range(2**40), 12) for doc in range(400)}
+    for doc, samples in docs.items():
+        heap.add(doc, samples, float(doc))
+        spilled.add(doc, samples, float(doc))
+    assert spilled.spilled_bytes() > 300 * 12 * 12  # most postings are in segments
+    assert heap.spilled_bytes() == 0
+    assert heap.memory_bytes() - spilled.memory_bytes() >= spilled.spilled_bytes() * 0.9
+    for samples in list(docs.values())[::7]:
+        assert spilled.query(samples) == heap.query(samples)
+    assert spilled.evict_before(200.0) == heap.evict_before(200.0) == 200
+    for samples in list(docs.values())[::5]:
+        assert spilled.query(samples, min_shared=1) == heap.query(samples, min_shared=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_spill_dir_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a folder"):
+        CandidateIndex(spill_dir=tmp_path / "missing")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from harvester.catalog import DocRow, SqliteCatalog
 from harvester.dedup.fingerprint import Fingerprint
@@ -54,13 +55,16 @@ class StoryBook:
         now: float,
         canonical_name: Callable[[str], str] = lambda n: n,
         is_wire: Callable[[str], bool] = lambda n: False,
+        spill_dir: Path | None = None,
     ) -> None:
+        """``spill_dir``: where the candidate index keeps its postings out of the heap (mapped
+        unnamed temporary files; see ``CandidateIndex``); None keeps them in memory."""
         self._catalog = catalog
         self.is_wire_name = is_wire
         self._placed = 0
         self._window = window
         self._canonical_name = canonical_name
-        self._index = CandidateIndex()
+        self._index = CandidateIndex(spill_dir=spill_dir)
         for row in catalog.docs_since(now - window):
             self._index.add(row.doc, Fingerprint.from_bytes(row.fingerprint).samples, row.time)
 

@@ -39,6 +39,13 @@ plus the matches (at most ``MAX_POSTINGS_PER_SAMPLE`` per hash per segment, newe
 nothing is old enough: call it periodically, not per insert. Memory: about 13 bytes per
 posting plus 29 per doc (1M docs x 40 samples ~ 560 MB).
 
+Out of the heap: given a ``spill_dir``, a segment's postings (hashes and slots, the 12 bytes a
+posting that the index grows with) are written to an unnamed temporary file there (created
+unlinked, ``O_TMPFILE``-style via ``tempfile.TemporaryFile``, so nothing is left behind by a
+crash) and mapped read-only. The kernel then holds them as page cache, reclaimable and
+written back from the file, rather than as the process's anonymous memory; per-doc arrays (29
+bytes a doc) and the buffer stay in the heap. Without ``spill_dir`` everything is in the heap.
+
 Not thread-safe: one writer, no concurrent readers.
 """
 
@@ -47,8 +54,10 @@ from __future__ import annotations
 import math
 import operator
 import sys
+import tempfile
 from collections.abc import Sequence
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -70,6 +79,16 @@ def _padded(n: int) -> _U64:
     out = np.empty(n + _WINDOW, dtype=np.uint64)
     out[n:] = _SENTINEL
     return out
+
+
+def _spilled(arr: npt.NDArray[Any], directory: Path) -> npt.NDArray[Any]:
+    """``arr``'s contents in a read-only mapping of an unnamed temporary file in
+    ``directory`` (the mapping keeps the file alive; closing our handle unlinks nothing
+    because the file never had a name)."""
+    with tempfile.TemporaryFile(dir=directory) as f:
+        arr.tofile(f)
+        f.flush()
+        return np.memmap(f, dtype=arr.dtype, mode="r", shape=arr.shape)
 
 
 def _pad(hashes: _U64) -> _U64:
@@ -96,15 +115,40 @@ def _as_samples(samples: Sequence[int]) -> _U64:
 class _Segment:
     """An immutable sorted run: postings of the slots in ``[lo, hi)``."""
 
-    __slots__ = ("dir", "doc_slots", "docs", "hashes", "hi", "lo", "n", "shift", "slots")
+    __slots__ = (
+        "dir",
+        "doc_slots",
+        "docs",
+        "hashes",
+        "hi",
+        "lo",
+        "n",
+        "shift",
+        "slots",
+        "spilled",
+    )
 
     def __init__(
-        self, padded: _U64, slots: _U32, lo: int, hi: int, docs: _I64, *, directory_min: int
+        self,
+        padded: _U64,
+        slots: _U32,
+        lo: int,
+        hi: int,
+        docs: _I64,
+        *,
+        directory_min: int,
+        spill_dir: Path | None = None,
     ) -> None:
         """``padded``: the sorted hashes then ``_WINDOW`` sentinels (see ``_padded``), so a
-        directory window never reads past the end."""
+        directory window never reads past the end. With ``spill_dir``, hashes and slots are
+        kept in a mapped temporary file there instead of the heap."""
         self.n = len(slots)
         self.lo, self.hi = lo, hi
+        # Whether the postings are in a mapped file rather than the heap.
+        self.spilled = spill_dir is not None and self.n > 0
+        if self.spilled:
+            assert spill_dir is not None
+            padded, slots = _spilled(padded, spill_dir), _spilled(slots, spill_dir)
         self.hashes = padded
         self.slots = slots
         hashes = padded[: self.n]
@@ -122,14 +166,10 @@ class _Segment:
 
     @property
     def nbytes(self) -> int:
+        """Bytes held in the heap (postings in a mapped file are not counted)."""
         extra = self.dir.nbytes if self.dir is not None else 0
-        return (
-            self.hashes.nbytes
-            + self.slots.nbytes
-            + self.docs.nbytes
-            + self.doc_slots.nbytes
-            + extra
-        )
+        postings = 0 if self.spilled else self.hashes.nbytes + self.slots.nbytes
+        return postings + self.docs.nbytes + self.doc_slots.nbytes + extra
 
     def lookup(self, q: _U64, bounds: _U64, cap: int, out: list[_U32]) -> None:
         """Append the slots holding each hash of ``q`` (the newest ``cap`` per hash);
@@ -194,7 +234,12 @@ class CandidateIndex:
     # bounds one query's work at Q x segments x 512 slots.
     MAX_POSTINGS_PER_SAMPLE: ClassVar[int] = 512
 
-    def __init__(self) -> None:
+    def __init__(self, *, spill_dir: Path | None = None) -> None:
+        """``spill_dir``: keep segment postings in mapped temporary files there (see the module
+        doc); None keeps them in the heap."""
+        if spill_dir is not None and not spill_dir.is_dir():
+            raise ValueError(f"spill_dir is not a folder: {spill_dir}")
+        self._spill_dir = spill_dir
         capacity = 1024
         self._docs = np.zeros(capacity, dtype=np.int64)
         self._times = np.zeros(capacity, dtype=np.float64)
@@ -323,8 +368,13 @@ class CandidateIndex:
         self._settle()
         return evicted
 
+    def spilled_bytes(self) -> int:
+        """Bytes of postings kept in mapped files (see ``spill_dir``) rather than the heap."""
+        return sum(s.hashes.nbytes + s.slots.nbytes for s in self._segments if s.spilled)
+
     def memory_bytes(self) -> int:
-        """Approximate bytes held: arrays, plus an estimate for the buffer's Python objects."""
+        """Approximate bytes held in the heap: arrays, plus an estimate for the buffer's Python
+        objects (postings in mapped files are counted by ``spilled_bytes``)."""
         arrays = self._docs.nbytes + self._times.nbytes + self._alive.nbytes
         segments = sum(s.nbytes for s in self._segments)
         pending = sum(p.nbytes for p in self._pending)
@@ -380,6 +430,7 @@ class CandidateIndex:
             hi,
             self._docs[lo:hi],
             directory_min=self.DIRECTORY_MIN_POSTINGS,
+            spill_dir=self._spill_dir,
         )
 
     def _flush(self) -> None:
@@ -476,6 +527,7 @@ class CandidateIndex:
                         hi,
                         docs[lo:hi],
                         directory_min=self.DIRECTORY_MIN_POSTINGS,
+                        spill_dir=self._spill_dir,
                     )
                 )
         live = self._n_live
