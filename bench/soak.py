@@ -782,10 +782,14 @@ def rss_summary(samples: list[dict[str, float]]) -> dict[str, Any]:
         }
 
     main, kids = stats("rss_kb"), stats("children_rss_kb")
+    peaks["rss_anon_kb"] = max(s.get("rss_anon_kb", 0) for s in samples) / 1024
     return {
         "samples": len(samples),
         "samples_working": len(working),
         "main": main,
+        # the anonymous part of the main process's RSS (heap, arrays, stacks): what mapped
+        # files (shared libraries, spilled index postings) do not explain
+        "main_anon": stats("rss_anon_kb") if "rss_anon_kb" in samples[0] else {},
         "extraction": kids,
         "flat": main["growth"] <= FLAT_TOLERANCE and kids["growth"] <= FLAT_TOLERANCE,
         "threads": [min(s["threads"] for s in samples), max(s["threads"] for s in samples)],
@@ -861,6 +865,7 @@ def measure(run: str, newsroom: Newsroom, args: argparse.Namespace) -> dict[str,
         "log_examples": child["log_examples"],
         "progress": child["progress"],
         "samples": child["samples"],
+        "trace": child.get("trace") or {},
         "ok": warc["duplicate_responses"] == 0 and all(c["ok"] for c in checks.values()),
     }
 
@@ -953,6 +958,25 @@ def table(runs: list[dict[str, Any]], summary: dict[str, Any], args: argparse.Na
         f"({growth})",
         f"- no article lost or duplicated: **{held}**",
     ]
+    for r in runs:
+        anon = r["rss"].get("main_anon")
+        if anon:
+            lines.append(
+                f"- {r['label']}: anonymous RSS {anon['first_quarter_mb']:.0f} -> "
+                f"{anon['last_quarter_mb']:.0f} MB ({anon['growth']:+.1%}, "
+                f"{anon['kb_per_article']:.1f} KB per article)"
+            )
+        trace = r.get("trace")
+        if trace:
+            top = ", ".join(
+                f"{Path(t['where']).name} {t['bytes_per_article']:+.0f}"
+                for t in trace["by_file"][:6]
+            )
+            lines.append(
+                f"- {r['label']}: tracemalloc, articles {trace['articles'][0]}-"
+                f"{trace['articles'][1]}: Python allocations {trace['bytes_per_article']:+.0f} "
+                f"bytes per article; by file: {top}"
+            )
     for r in runs:
         w, p = r["warc"], r["politeness"]
         lines.append(

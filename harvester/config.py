@@ -109,7 +109,7 @@ class ExtractSettings:
     template_min_articles: int = 3
     # Block keys of learned-template models held in memory over all outlets (least recently
     # used models leave memory beyond it and are read back from the catalog when needed).
-    template_cache: int = 500_000
+    template_cache: int = 250_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -418,7 +418,8 @@ def _extract(v: _Validator, raw: Mapping[str, Any]) -> ExtractSettings:
     minimum = v.typed(where, "template_min_articles", raw.get("template_min_articles", 3), int)
     if not 2 <= minimum <= 1000:
         v.fail(where, "template_min_articles", "must be between 2 and 1000")
-    cache = v.typed(where, "template_cache", raw.get("template_cache", 500_000), int)
+    cache_raw = raw.get("template_cache", ExtractSettings.template_cache)
+    cache = v.typed(where, "template_cache", cache_raw, int)
     if not 0 <= cache <= 100_000_000:
         v.fail(where, "template_cache", "must be between 0 and 100000000")
 

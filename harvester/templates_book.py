@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harvester.catalog import Catalog
+from harvester.config import ExtractSettings
 from harvester.extract.boilerplate import RemovedBlock
 from harvester.extract.templates import TemplateModel, shape_key
 
 __all__ = ["DEFAULT_CACHE_KEYS", "TemplateBook", "TemplateResult"]
 
-# Block keys held in memory over every cached model (see ExtractSettings.template_cache).
-DEFAULT_CACHE_KEYS = 500_000
+# Block keys held in memory over every cached model (``[extract] template_cache``).
+DEFAULT_CACHE_KEYS = ExtractSettings.template_cache
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,190 @@
+"""Template book: per-article cost and memory of learned-template models, against whole-model saves.
+
+Learned templates (``harvester/extract/templates.py``) keep up to ``max_articles`` (2,000)
+articles per outlet. Until this benchmark's change, ``TemplateBook`` kept every outlet's model in
+memory for the process's life and, after each article, wrote the whole model to the catalog as
+one JSON document: cost and memory both grew with the model. Now the catalog holds a model as
+rows (one per retained article, one per learned block) and each article writes only what it
+changed; the book keeps the most recently used models within ``[extract] template_cache`` block
+keys and reads others back from the catalog when they are next needed.
+
+For each model size (articles already retained by the outlet: ``--sizes``, default 100, 500 and
+2,000), in one process, on one SQLite catalog on disk, the same next ``--articles`` (50) articles
+are observed three ways:
+
+* **whole-document peer**: the previous scheme, kept here as the peer: a model held in memory;
+  after each article ``to_json``, ``json.dumps`` and an ``INSERT OR REPLACE`` of the document
+  (one transaction);
+* **book, cached**: ``TemplateBook.observe_and_clean`` with the model in memory (the rows written
+  per article);
+* **book, reloaded**: the same with ``template_cache = 0`` and a second outlet observed between
+  articles, so every article reads its model back from the catalog first (the worst case: more
+  busy outlets than the budget holds).
+
+Reported: milliseconds per article (median of the articles) and the ratios to the peer; the
+catalog bytes written per article (WAL growth); and memory per block key: tracemalloc's
+allocations of a model read back from the catalog divided by its ``size`` (keys held).
+
+Articles are invented (``tests/test_templates.py``'s story generator): 20 paragraphs of 2-4
+sentences and 3 recurring promos, about 23 block keys an article.
+
+    .venv/bin/python bench/template_book.py
+    .venv/bin/python bench/template_book.py --sizes 2000 --articles 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harvester.catalog import CATALOG_NAME, SqliteCatalog
+from harvester.extract.templates import TemplateModel
+from harvester.templates_book import TemplateBook
+from tests.test_templates import DETAILS, PROMOS, TOPICS, paragraph
+
+Article = tuple[str, list[str]]
+
+
+def articles(seed: int, n: int) -> list[Article]:
+    """n invented articles of one outlet: distinct stories, 20 paragraphs, 3 promos each."""
+    rng = random.Random(seed)
+    out: list[Article] = []
+    for k in range(n):
+        topic = f"{TOPICS[k % len(TOPICS)]} {TOPICS[(k // len(TOPICS)) % len(TOPICS)]}"
+        blocks = [paragraph(rng, topic, DETAILS[j % len(DETAILS)]) for j in range(20)]
+        out.append((f"https://o{seed}.test/{k}", [*blocks, *PROMOS[:3]]))
+    return out
+
+
+def _wal_bytes(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def _timed(observe: Callable[[Article], object], items: list[Article]) -> list[float]:
+    times: list[float] = []
+    for item in items:
+        t0 = time.perf_counter()
+        observe(item)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def measure(size: int, n: int, tmp: Path) -> dict[str, float]:
+    warm, nxt = articles(1, size), articles(1, size + n)[size:]
+    other = articles(2, size + n)
+    path = tmp / f"{size}" / CATALOG_NAME
+    with SqliteCatalog(path) as catalog:
+        # The stored models: outlet "a" (measured) and "b" (the one in between when reloading).
+        for name, items in (("a", warm), ("b", other[:size])):
+            model = TemplateModel()
+            for url, blocks in items:
+                model.observe(url, blocks)
+            catalog.save_template_model(name, model.to_json())
+        stored = catalog.template_model("a")
+        assert stored is not None
+
+        # Peer: the whole document after every article, in a table of its own.
+        peer_db = sqlite3.connect(path)
+        peer_db.execute("CREATE TABLE IF NOT EXISTS whole (outlet TEXT PRIMARY KEY, model TEXT)")
+        peer_model = TemplateModel.from_json(stored)
+
+        def peer(item: Article) -> None:
+            peer_model.observe(*item)
+            doc = json.dumps(peer_model.to_json(), ensure_ascii=False, sort_keys=True)
+            with peer_db:
+                peer_db.execute("INSERT OR REPLACE INTO whole VALUES ('a', ?)", (doc,))
+
+        peer_db.execute("PRAGMA journal_mode=WAL")
+        peer(nxt[0])  # the first document insert is not the steady state
+        wal0 = _wal_bytes(path)
+        peer_ms = _timed(peer, nxt[1:])
+        peer_bytes = (_wal_bytes(path) - wal0) / (n - 1)
+        peer_db.close()
+
+        # Book, cached: the model loaded once, then kept.
+        catalog.save_template_model("a", stored)
+        book = TemplateBook(catalog, min_articles=3)
+        book.observe_and_clean("a", *nxt[0])
+        wal0 = _wal_bytes(path)
+        cached_ms = _timed(lambda item: book.observe_and_clean("a", *item), nxt[1:])
+        cached_bytes = (_wal_bytes(path) - wal0) / (n - 1)
+
+        # Book, reloaded: budget 0 and outlet "b" in between, so "a" is read back every time.
+        catalog.save_template_model("a", stored)
+        tight = TemplateBook(catalog, min_articles=3, cache_keys=0)
+        extra = iter(other[size:])
+
+        def reloaded(item: Article) -> None:
+            tight.clean("b", ["x"])  # "b" becomes the model in use: "a" leaves memory
+            tight.observe_and_clean("a", *item)
+
+        tight.observe_and_clean("a", *nxt[0])
+        next(extra)
+        reload_ms = _timed(reloaded, nxt[1:])
+
+        # Memory: one model read back from the catalog, per key it holds.
+        fresh = TemplateBook(catalog, min_articles=3)
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        model = fresh.model("a")
+        held = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+    return {
+        "size": size,
+        "keys": model.size,
+        "peer_ms": statistics.median(peer_ms),
+        "cached_ms": statistics.median(cached_ms),
+        "reload_ms": statistics.median(reload_ms),
+        "peer_bytes": peer_bytes,
+        "cached_bytes": cached_bytes,
+        "bytes_per_key": held / max(model.size, 1),
+        "model_mb": held / 2**20,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,500,2000", help="model sizes (100,500,2000)")
+    parser.add_argument("--articles", type=int, default=50, help="articles timed per size (50)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.articles < 3 or any(not 1 <= s <= 2000 for s in sizes):
+        parser.error("need --articles >= 3 and sizes between 1 and 2000")
+    print(
+        f"Environment: Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
+        f"{args.articles} articles per size\n"
+    )
+    print(
+        "| retained articles | keys | whole-document peer (ms/article) | book, cached "
+        "(ms, ratio) | book, reloaded each article (ms, ratio) | catalog bytes/article "
+        "peer / book | model in memory (MB, bytes/key) |"
+    )
+    print("|--:|--:|--:|--:|--:|--:|--:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            r = measure(size, args.articles, Path(tmp))
+            print(
+                f"| {r['size']} | {r['keys']:,} | {r['peer_ms']:.1f} | {r['cached_ms']:.2f}"
+                f" ({r['cached_ms'] / r['peer_ms']:.2f}x) | {r['reload_ms']:.1f}"
+                f" ({r['reload_ms'] / r['peer_ms']:.2f}x) | {r['peer_bytes']:,.0f} /"
+                f" {r['cached_bytes']:,.0f} | {r['model_mb']:.1f}, {r['bytes_per_key']:.0f} |",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
