@@ -62,6 +62,7 @@ bench: venv
 	$(BIN)/python bench/export_archive.py
 	$(BIN)/python bench/import_warc.py
 	$(BIN)/python bench/kill_trials.py --trials 100
+	$(BIN)/python bench/template_book.py
 	$(BIN)/python bench/soak.py
 
 clean:

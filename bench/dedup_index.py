@@ -194,18 +194,32 @@ def _progress(side: str, i: int, n: int, started: float) -> None:
         )
 
 
-def run_ours(n: int, seed: int) -> dict[str, Any]:
+def run_spilled(n: int, seed: int) -> dict[str, Any]:
+    """``run_ours`` with the index's postings in mapped files (what the daemon does)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return run_ours(n, seed, spill_dir=Path(tmp))
+
+
+def _anon() -> int:
+    """The anonymous part of this process's RSS (heap and arrays, not mapped files)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def run_ours(n: int, seed: int, spill_dir: Path | None = None) -> dict[str, Any]:
     from harvester.dedup.fingerprint import fingerprint
     from harvester.dedup.index import CandidateIndex
 
     corpus = Corpus(seed)
-    index = CandidateIndex()
+    index = CandidateIndex(spill_dir=spill_dir)
     fingerprint(corpus.article(0)[0])  # warm the normaliser's tables
     timing = {"sketch": 0.0, "query": 0.0, "insert": 0.0}
     found: Counter[str] = Counter()
     copies: Counter[str] = Counter()
     stored = candidates = samples = 0
-    rss_before = _rss()
+    rss_before, anon_before = _rss(), _anon()
     started = time.monotonic()
     clock = time.perf_counter
     for i in range(n):
@@ -229,11 +243,13 @@ def run_ours(n: int, seed: int) -> dict[str, Any]:
                 found[kind] += 1
         _progress("ours", i, n, started)
     return {
-        "side": "ours",
+        "side": "ours" if spill_dir is None else "spilled",
         "n": n,
         "timing": timing,
         "peak_rss": _peak_rss(),
         "index_rss": _rss() - rss_before,
+        "index_anon": _anon() - anon_before,
+        "index_spilled": index.spilled_bytes(),
         "index_own": index.memory_bytes(),
         "stored_bytes": stored / n,
         "samples": samples / n,
@@ -331,6 +347,7 @@ def table(results: list[dict[str, Any]]) -> str:
     ]
     names = {
         "ours": "harvester fingerprint + CandidateIndex",
+        "spilled": "same, postings in mapped files (`spill_dir`, as the daemon runs it)",
         "peer": "datasketch MinHash(128) + MinHashLSH(0.5)",
     }
     for r in results:
@@ -338,6 +355,10 @@ def table(results: list[dict[str, Any]]) -> str:
         total = sum(t.values())
         per = {k: v / r["n"] * 1e6 for k, v in t.items()}
         own = f" (own estimate {_mb(r['index_own'])})" if r["index_own"] is not None else ""
+        if r.get("index_anon") is not None:
+            own += f"; anonymous {_mb(r['index_anon'])}"
+        if r.get("index_spilled"):
+            own += f"; {_mb(r['index_spilled'])} in mapped files"
         rows.append(
             f"| {names[r['side']]} | {r['n']:,} | {r['n'] / total:,.0f} "
             f"| {per['sketch']:.0f} + {per['query']:.0f} + {per['insert']:.0f} "
@@ -372,20 +393,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1_000_000, help="articles for ours")
     parser.add_argument("--peer-n", type=int, help="articles for datasketch (default: --n)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--sides", default="ours,peer", help="comma-separated: ours, peer")
+    parser.add_argument(
+        "--sides", default="ours,spilled,peer", help="comma-separated: ours, spilled, peer"
+    )
     parser.add_argument("--json", type=Path, help="write the full results here")
-    parser.add_argument("--side", choices=("ours", "peer"), help=argparse.SUPPRESS)
+    parser.add_argument("--side", choices=("ours", "spilled", "peer"), help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.side:  # child process: one side, result as JSON
         gc.collect()
-        result = (run_ours if args.side == "ours" else run_peer)(args.n, args.seed)
+        run = {"ours": run_ours, "spilled": run_spilled, "peer": run_peer}[args.side]
+        result = run(args.n, args.seed)
         args.result.write_text(json.dumps(result))
         return 0
     sides = [s.strip() for s in args.sides.split(",") if s.strip()]
     results = []
     for side in sides:
-        n = args.n if side == "ours" else (args.peer_n or args.n)
+        n = args.n if side != "peer" else (args.peer_n or args.n)
         print(f"{side}: {n:,} articles...", file=sys.stderr, flush=True)
         results.append(_child(side, n, args.seed))
     print(f"Environment: {_environment()}\n")

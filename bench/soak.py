@@ -380,10 +380,18 @@ class _LogTally(logging.Handler):
 
 def _settings(plan: dict[str, Any]) -> Settings:
     """The run's Settings, built in code (nothing read from a config file)."""
-    from harvester.config import ArchiveSettings, FetchSettings, Outlet, Settings
+    from harvester.config import (
+        ArchiveSettings,
+        ExtractSettings,
+        FetchSettings,
+        Outlet,
+        Settings,
+    )
 
+    cache = plan["template_cache"]
     return Settings(
         archive=ArchiveSettings(dir=Path(plan["archive"])),
+        extract=ExtractSettings() if cache is None else ExtractSettings(template_cache=cache),
         fetch=FetchSettings(
             per_host_delay=plan["delay"],
             timeout=plan["timeout"],
@@ -458,7 +466,11 @@ class _Watch:
             }
             if self.crawlers:
                 crawler = self.crawlers[0]
-                row.update(archived=crawler.stats.archived, fetched=crawler.stats.fetched)
+                row.update(
+                    archived=crawler.stats.archived,
+                    fetched=crawler.stats.fetched,
+                    polled=crawler.stats.polled,
+                )
                 row.update(crawler.frontier.counts())
                 if self._trace_at and row["archived"] >= self._trace_at[0]:
                     del self._trace_at[0]
@@ -569,6 +581,7 @@ def run_harvester(
         "retry_delay": args.retry_delay,
         "seconds": args.seconds,
         "trace": args.trace,
+        "template_cache": args.template_cache,
         "articles": len(sites) * args.per_outlet,
         "outlets": [{"name": s.name, "home": s.base, "feed": s.feed} for s in sites],
         "newsroom": newsroom,
@@ -753,15 +766,22 @@ def throughput(
     }
 
 
-def rss_summary(samples: list[dict[str, float]]) -> dict[str, Any]:
+def rss_summary(samples: list[dict[str, float]], outlets: int) -> dict[str, Any]:
     """Peak and first- vs last-quarter medians (MB) of the sampled RSS, and the fd/thread
     range."""
     if not samples:
         return {}
     peaks = {k: max(s[k] for s in samples) / 1024 for k in ("rss_kb", "children_rss_kb")}
-    # Start-up (imports, the rule packs, spawning the extraction worker) is not a trend: the
-    # quarters are taken from the first sample after the first page was archived.
-    working = [s for s in samples if s.get("archived", 0) > 0] or samples
+    # Start-up is not a trend: neither are imports, the rule packs and the extraction worker,
+    # nor the state harvester keeps per outlet and host (robots.txt rules, poll schedule,
+    # validators, the frontier's host queues, pooled connections), which grows with the
+    # outlets until each has been polled once. The quarters are taken from the first sample
+    # after every outlet was polled and a page archived.
+    working = (
+        [s for s in samples if s.get("archived", 0) > 0 and s.get("polled", 0) >= outlets]
+        or [s for s in samples if s.get("archived", 0) > 0]
+        or samples
+    )
     quarter = max(1, len(working) // 4)
 
     # articles archived between the middles of the two quarters: growth per article is what
@@ -856,7 +876,7 @@ def measure(run: str, newsroom: Newsroom, args: argparse.Namespace) -> dict[str,
         "exit_code": child["code"],
         "stats": child["stats"],
         "throughput": throughput(sites, state, served, args.timeout, args.workers),
-        "rss": rss_summary(child["samples"]),
+        "rss": rss_summary(child["samples"], len(sites)),
         "cpu_cores": cpu_cores(child["samples"]),
         "correctness": checks,
         "warc": warc,
@@ -994,7 +1014,8 @@ def table(runs: list[dict[str, Any]], summary: dict[str, Any], args: argparse.Na
         f"(articles after {args.slow_delay:g} s), silent {args.silent_share:.0%} (articles never "
         f"answered); per-host delay {args.delay:g} s, timeout {args.timeout:g} s, deadline "
         f"{args.deadline:g} s, {args.workers} workers, retries {args.retries} after "
-        f"{args.retry_delay:g} s; "
+        f"{args.retry_delay:g} s; template_cache "
+        f"{'default' if args.template_cache is None else args.template_cache}; "
         + (
             f"each run stopped after {args.seconds:g} s." if args.seconds else "runs until drained."
         ),
@@ -1037,6 +1058,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--retry-delay", type=float, default=1.0, help="first retry after (1 s)")
     parser.add_argument(
         "--seconds", type=float, default=0.0, help="stop each run after this long (0: drain)"
+    )
+    parser.add_argument(
+        "--template-cache",
+        type=int,
+        default=None,
+        help="[extract] template_cache, block keys (harvester's default)",
     )
     parser.add_argument(
         "--trace",
