@@ -438,6 +438,10 @@ class Crawler:
 
         Raises ArchiveError only; every discovery failure is a line in the report.
         """
+        with self.frontier.discovering():
+            return self._poll(outlet)
+
+    def _poll(self, outlet: Outlet) -> PollReport:
         report = PollReport(outlet=outlet.name)
         items: dict[str, DiscoveryContext] = {}
         sources: tuple[tuple[str, str, Callable[[Outlet, str], list[_Found] | None]], ...] = (

@@ -13,18 +13,21 @@ is simply pending again after a restart). This module is the dispatcher over the
 * slow hosts (fetches averaging ``SLOW_SECONDS`` or more, silent hosts included) share at most
   ``slow_limit`` workers between them while a fast host has work queued, so a tenth of the web
   answering slowly cannot occupy the whole pool while fast hosts wait; once only slow hosts
-  have work left, the cap lifts.
+  have work left and no poll is under way (:meth:`Frontier.discovering`: a poll may be about
+  to queue fast hosts' URLs, which workers held by slow hosts would then leave waiting), the
+  cap lifts.
 
 Thread-safe: workers block in :meth:`Frontier.take`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from harvester.catalog import FrontierItem
@@ -77,6 +80,7 @@ class Frontier:
         self._tie = itertools.count()
         self._urls: set[str] = set()
         self._closed = False
+        self._polls = 0  # polls under way (see discovering)
 
     def add(self, items: Iterable[FrontierItem]) -> int:
         """Queue items (those already queued or in flight are ignored); returns how many."""
@@ -94,6 +98,19 @@ class Frontier:
             if added:
                 self._cond.notify_all()
         return added
+
+    @contextlib.contextmanager
+    def discovering(self) -> Iterator[None]:
+        """Mark a poll as under way: while any is, the slow-host cap stays on even when only
+        slow hosts have work queued (the poll may be about to queue fast hosts' URLs)."""
+        with self._cond:
+            self._polls += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._polls -= 1
+                self._cond.notify_all()  # workers held back by the cap may go now
 
     def _queue(self, item: FrontierItem) -> None:
         queue = self._queues.get(item.host)
@@ -132,8 +149,9 @@ class Frontier:
                         held_back = held_back or host
                         continue
                     return self._hand_out(host, slow)
-                if held_back is not None and not fast_waiting:
-                    # Only slow hosts have work left: the cap would just idle the pool.
+                if held_back is not None and not fast_waiting and not self._polls:
+                    # Only slow hosts have work left and no poll may add fast ones: the cap
+                    # would just idle the pool.
                     return self._hand_out(held_back, slow=True)
                 if now >= deadline:
                     return None

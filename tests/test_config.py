@@ -138,7 +138,7 @@ def test_defaults_without_file() -> None:
         ("[extract]\nboilerplate = 'none'\n", "[extract]: key 'boilerplate': folder not found"),
         ("[extract]\ntemplate_min_articles = 1\n", "key 'template_min_articles': must be"),
         ("[extract]\ntemplate_cache = -1\n", "key 'template_cache': must be"),
-        ("[extract]\ntemplate_cache = \"lots\"\n", "template_cache"),
+        ('[extract]\ntemplate_cache = "lots"\n', "template_cache"),
         ("[extract]\nlanguage = 'en'\n", "[extract]: unknown key 'language'"),
     ],
 )

@@ -96,6 +96,28 @@ def test_the_slow_cap_lifts_when_only_slow_hosts_have_work() -> None:
     assert all(t is not None for t in taken)  # no fast host waits: every slow host gets a worker
 
 
+def test_the_slow_cap_stays_while_a_poll_may_queue_fast_hosts() -> None:
+    """While a poll is under way the cap holds even with only slow hosts queued: the poll may
+    be about to queue fast hosts, which workers held by slow ones would leave waiting. Its end
+    wakes a worker held back."""
+    frontier = Frontier(now=Clock(), ready_in=lambda host: 0.0, slow_limit=1)
+    for host in ("s1", "s2"):
+        frontier.observe(host, SLOW_SECONDS * 2)
+    frontier.add([item(h, 1) for h in ("s1", "s2")])
+    poll = frontier.discovering()
+    poll.__enter__()
+    assert frontier.take(0) is not None  # the cap's one slow worker
+    assert frontier.take(0) is None  # held back: a poll is under way
+    results: list[object] = []
+    worker = threading.Thread(target=lambda: results.append(frontier.take(timeout=30)))
+    worker.start()
+    poll.__exit__(None, None, None)
+    worker.join(5)
+    assert not worker.is_alive()
+    got = results[0]
+    assert isinstance(got, FrontierItem) and got.host in ("s1", "s2")
+
+
 def test_a_host_that_speeds_up_is_no_longer_slow() -> None:
     frontier = Frontier(now=Clock(), ready_in=lambda host: 0.0, slow_limit=0)
     frontier.observe("h", SLOW_SECONDS * 3)
