@@ -620,7 +620,7 @@ class SqliteCatalog(Closeable):
                 (outlet,),
             ):
                 found = _template_keys(str(keys))
-                articles.append([str(article), sorted(found)])
+                articles.append([str(article), list(found)])  # stored sorted
                 weights.update(found)
             learned = self._rows(
                 "SELECT key, sample, articles FROM template_learned WHERE outlet = ? ORDER BY key",
