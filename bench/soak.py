@@ -57,8 +57,9 @@ Measured per run, from the servers' request logs (``time.monotonic`` is system-w
 * **CPU**, in cores busy on average: harvester's main process, the extraction worker, the
   newsroom, the whole machine (a shared machine shows other work there).
 * **RSS**: peak, and the median of the first and the last quarter of the samples taken after
-  the first page was archived (start-up is not a trend); flat means the last quarter within 10%
-  of the first. The growth is also given per article archived between the two quarters (state
+  every outlet was polled once and a page archived (start-up, and per-outlet state that grows
+  with the outlets until each was polled, is not a trend); flat means the last quarter within
+  10% of the first. The anonymous part (RssAnon) is reported too. The growth is also given per article archived between the two quarters (state
   that grows with the archive shows as a steady cost per article; telling that from a leak
   needs a look inside, see bench/README.md); the extraction worker's RSS too.
 * **correctness**, per kind of outlet: articles archived, still pending in the frontier, given up
