@@ -59,9 +59,10 @@ Measured per run, from the servers' request logs (``time.monotonic`` is system-w
 * **RSS**: peak, and the median of the first and the last quarter of the samples taken after
   every outlet was polled once and a page archived (start-up, and per-outlet state that grows
   with the outlets until each was polled, is not a trend); flat means the last quarter within
-  10% of the first. The anonymous part (RssAnon) is reported too. The growth is also given per article archived between the two quarters (state
-  that grows with the archive shows as a steady cost per article; telling that from a leak
-  needs a look inside, see bench/README.md); the extraction worker's RSS too.
+  10% of the first. The anonymous part (RssAnon) is reported too. The growth is also given
+  per article archived between the two quarters (state that grows with the archive shows as a
+  steady cost per article; telling that from a leak needs a look inside: ``--trace``, and
+  bench/README.md); the extraction worker's RSS too.
 * **correctness**, per kind of outlet: articles archived, still pending in the frontier, given up
   on (frontier state ``failed``), never discovered (the run stopped before the outlet's poll
   finished) and **lost** (discovered, but neither archived nor in the frontier; must be 0);
