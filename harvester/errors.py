@@ -20,7 +20,10 @@ what the public convenience API (``fetch_url``) raises for callers that prefer e
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
+    "NO_SPACE",
     "ArchiveError",
     "ArchiveLockedError",
     "ArchiveUnavailableError",
@@ -30,7 +33,11 @@ __all__ = [
     "HarvesterError",
     "NotAnArticleError",
     "RefusedError",
+    "archive_os_error",
 ]
+
+# OSError numbers that pass once space returns: the daemon pauses instead of stopping.
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class HarvesterError(Exception):
@@ -82,3 +89,10 @@ class ArchiveLockedError(ArchiveError):
 class ArchiveUnavailableError(ArchiveError):
     """The archive cannot take writes for now (disk full, quota, catalog locked by someone
     else); nothing written was acknowledged, and the same work may be tried again later."""
+
+
+def archive_os_error(message: str, exc: OSError) -> ArchiveError:
+    """``exc`` from writing archive data as ours: ArchiveUnavailableError when the disk or
+    quota is full (it passes), ArchiveError otherwise."""
+    kind = ArchiveUnavailableError if exc.errno in NO_SPACE else ArchiveError
+    return kind(f"{message}: {exc}")

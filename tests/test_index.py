@@ -6,9 +6,12 @@ Article texts here are invented for these tests.
 from __future__ import annotations
 
 import atexit
+import errno
+import os
 import random
 import shutil
 import tempfile
+import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +22,7 @@ from hypothesis import strategies as st
 
 from harvester.dedup.fingerprint import fingerprint
 from harvester.dedup.index import CandidateIndex
+from harvester.errors import ArchiveError, ArchiveUnavailableError
 
 
 class TinyIndex(CandidateIndex):
@@ -312,3 +316,48 @@ def test_spilled_postings_leave_the_heap_and_no_files(tmp_path: Path) -> None:
 def test_spill_dir_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a folder"):
         CandidateIndex(spill_dir=tmp_path / "missing")
+
+
+def test_a_full_disk_while_spilling_leaves_the_index_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC while writing a segment raises ArchiveUnavailableError (the daemon pauses) and
+    changes nothing: the same add succeeds once space returns, and every answer equals that of
+    an index that never failed. Other OSErrors are ArchiveErrors."""
+    import harvester.dedup.index as index_module
+
+    failure: list[int] = []
+
+    def temporary_file(**kwargs: Any) -> Any:
+        if failure:
+            raise OSError(failure[0], os.strerror(failure[0]))
+        return tempfile.TemporaryFile(**kwargs)
+
+    monkeypatch.setattr(
+        index_module, "tempfile", types.SimpleNamespace(TemporaryFile=temporary_file)
+    )
+    rng = random.Random(3)
+    heap, spilled = TinyIndex(), TinyIndex(spill_dir=tmp_path)
+    docs = {doc: rng.sample(range(2**40), 6) for doc in range(60)}
+    failed = 0
+    for doc, samples in docs.items():
+        heap.add(doc, samples, float(doc))
+        failure[:] = [errno.ENOSPC] if doc % 7 == 3 else []
+        try:
+            spilled.add(doc, samples, float(doc))
+        except ArchiveUnavailableError:
+            failed += 1
+            for other in list(docs)[: doc + 1][::5]:
+                if other != doc:
+                    assert spilled.query(docs[other]) == heap.query(docs[other])
+            failure.clear()  # space returns: the same add again
+            spilled.add(doc, samples, float(doc))
+    assert failed >= 3
+    for samples in docs.values():
+        assert spilled.query(samples, min_shared=1) == heap.query(samples, min_shared=1)
+    failure[:] = [errno.EACCES]
+    with pytest.raises(ArchiveError) as caught:
+        for doc in range(100, 120):
+            spilled.add(doc, rng.sample(range(2**40), 6), 100.0)
+    assert not isinstance(caught.value, ArchiveUnavailableError)
+    assert "cannot spill the candidate index" in str(caught.value)

@@ -62,6 +62,8 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from harvester.errors import archive_os_error
+
 __all__ = ["CandidateIndex"]
 
 _U64 = npt.NDArray[np.uint64]
@@ -84,11 +86,15 @@ def _padded(n: int) -> _U64:
 def _spilled(arr: npt.NDArray[Any], directory: Path) -> npt.NDArray[Any]:
     """``arr``'s contents in a read-only mapping of an unnamed temporary file in
     ``directory`` (the mapping keeps the file alive; closing our handle unlinks nothing
-    because the file never had a name)."""
-    with tempfile.TemporaryFile(dir=directory) as f:
-        arr.tofile(f)
-        f.flush()
-        return np.memmap(f, dtype=arr.dtype, mode="r", shape=arr.shape)
+    because the file never had a name). A full disk raises ArchiveUnavailableError (the
+    daemon pauses), any other failure ArchiveError; the index is unchanged either way."""
+    try:
+        with tempfile.TemporaryFile(dir=directory) as f:
+            arr.tofile(f)
+            f.flush()
+            return np.memmap(f, dtype=arr.dtype, mode="r", shape=arr.shape)
+    except OSError as exc:
+        raise archive_os_error(f"cannot spill the candidate index to {directory}", exc) from exc
 
 
 def _pad(hashes: _U64) -> _U64:

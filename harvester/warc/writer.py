@@ -9,7 +9,6 @@ reported with the final (closed) name, relative to the archive root, so catalog 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import socket
@@ -21,7 +20,7 @@ from typing import IO
 from warcio.warcwriter import WARCWriter
 
 from harvester.clock import Clock
-from harvester.errors import ArchiveError, ArchiveUnavailableError
+from harvester.errors import ArchiveError, archive_os_error
 from harvester.lifetime import Closeable
 from harvester.warc.records import WARC_VERSION, Record, build_warcinfo, warc_date
 
@@ -29,8 +28,6 @@ __all__ = ["OPEN_SUFFIX", "RecordSpan", "WarcFileWriter"]
 
 OPEN_SUFFIX = ".open"
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-# Errors that pass once space returns: the daemon pauses instead of stopping.
-_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,8 +111,7 @@ class WarcFileWriter(Closeable):
             # a whole record, and report; the caller may try again once there is space.
             if start is not None and self._final is not None:
                 self.rollback(self._relative(self._final), start)
-            kind = ArchiveUnavailableError if exc.errno in _NO_SPACE else ArchiveError
-            raise kind(f"cannot write WARC file under {self._root}: {exc}") from exc
+            raise archive_os_error(f"cannot write WARC file under {self._root}", exc) from exc
         return spans
 
     def rollback(self, file: str, offset: int) -> None:
