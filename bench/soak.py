@@ -74,10 +74,10 @@ Measured per run, from the servers' request logs (``time.monotonic`` is system-w
 
 Run from the repository root (needs psutil: the ``bench`` extra; no network, no shared data)::
 
-    .venv/bin/python bench/soak.py                          # 1,000 outlets x 5, about 4 min
+    .venv/bin/python bench/soak.py                          # 1,000 outlets x 5, about 5 min
     .venv/bin/python bench/soak.py --outlets 200 --per-outlet 3   # a quick look, ~1 min
     .venv/bin/python bench/soak.py --seconds 60             # each run stopped after 60 s
-    .venv/bin/python bench/soak.py --repeat 3               # three pairs, medians, ~13 min
+    .venv/bin/python bench/soak.py --repeat 3               # three pairs, medians, ~15 min
     .venv/bin/python bench/soak.py --json bench/results/soak.json  # table + full JSON
 
 Progress goes to stderr, the Markdown tables to stdout. Exit 1 when a correctness invariant
