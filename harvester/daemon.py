@@ -358,17 +358,7 @@ class Crawler:
             return
         self.stats.retried += 1
         log.info("will retry %s in %.0fs: %s", item.url, when - self._now(), retry_reason)
-        retry = FrontierItem(
-            url=item.url,
-            host=item.host,
-            outlet=item.outlet,
-            discovery=item.discovery,
-            added=item.added,
-            not_before=when,
-            attempts=attempts,
-            seq=item.seq,
-        )
-        self.frontier.retry(retry)
+        self.frontier.retry(replace(item, not_before=when, attempts=attempts))
 
     def _follow(self, outcome: Archived) -> None:
         """With ``[dedup] follow_attribution``, queue an attributed original we have not seen."""

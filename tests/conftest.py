@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mockserver import MockServer, free_loopback_host
 from pages import SHARED
 
 from harvester.config import ArchiveSettings, FetchSettings, Settings
+from harvester.discover import feeds
 
 
 @pytest.fixture
@@ -81,3 +83,17 @@ feeds = ["{srv.url("/rss.xml")}"]
         encoding="utf-8",
     )
     return path
+
+
+@pytest.fixture
+def counted_items(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Calls of the RSS item builder (one per item element examined)."""
+    calls: list[int] = []
+    real: Callable[..., Any] = feeds._rss_item
+
+    def counting(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(feeds, "_rss_item", counting)
+    return calls

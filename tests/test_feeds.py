@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -436,18 +435,10 @@ def _many_items(count: int) -> bytes:
     )
 
 
-def test_max_items_bounds_the_result_and_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[int] = []
-    real: Callable[..., Any] = feeds._rss_item
-
-    def counting(*args: Any) -> Any:
-        calls.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(feeds, "_rss_item", counting)
+def test_max_items_bounds_the_result_and_the_work(counted_items: list[int]) -> None:
     items = parse_feed(_many_items(500), feed_url=FEED_URL, max_items=10)
     assert urls(items) == [f"https://wire.example.com/{n}" for n in range(10)]
-    assert len(calls) == 10
+    assert len(counted_items) == 10
 
 
 def test_max_items_counts_kept_items_after_skips_and_duplicates() -> None:

@@ -604,20 +604,6 @@ def test_million_item_feed_is_refused_at_the_fetch_cap(
     assert [r.path for r in server.requests if r.path.startswith("/story")] == []
 
 
-@pytest.fixture
-def counted_items(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Calls of the RSS item builder (one per item element examined)."""
-    calls: list[int] = []
-    real: Callable[..., Any] = feeds._rss_item
-
-    def counting(*args: Any) -> Any:
-        calls.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(feeds, "_rss_item", counting)
-    return calls
-
-
 def test_feed_filling_the_fetch_cap_queues_at_most_max_new_per_poll(
     server: MockServer, settings: Settings, counted_items: list[int]
 ) -> None:
