@@ -641,13 +641,14 @@ class SqliteCatalog(Closeable):
         self, outlet: str, params: dict[str, Any], changes: TemplateChanges
     ) -> None:
         """Apply what observing changed to the stored model of ``outlet`` (one transaction):
-        evicted articles deleted, added ones appended after every stored one (a replaced one
-        keeps its rank), newly learned blocks inserted."""
+        its parameters stored if new (a model's parameters never change), evicted articles
+        deleted, added ones appended after every stored one (a replaced one keeps its rank),
+        newly learned blocks inserted."""
         self._write_many(
             [
                 (
                     "INSERT INTO templates (outlet, model) VALUES (?, ?)"
-                    " ON CONFLICT (outlet) DO UPDATE SET model = excluded.model",
+                    " ON CONFLICT (outlet) DO NOTHING",
                     [(outlet, json.dumps(params, sort_keys=True))],
                 ),
                 (
