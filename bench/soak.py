@@ -1070,7 +1070,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--trace",
         action="store_true",
-        help="tracemalloc: where Python allocations grew between 20%% and 100%% of the articles",
+        help="tracemalloc: where Python allocations grew between 20%% and 80%% of the articles",
     )
     parser.add_argument(
         "--repeat", type=int, default=1, help="pairs of runs, order alternating; medians (1)"
