@@ -1,7 +1,10 @@
-"""Shared fixtures: local servers on 127.0.0.x, settings that may reach them, a temp archive."""
+"""Shared fixtures: local servers on 127.0.0.x, settings that may reach them, a temp archive,
+a private PostgreSQL cluster with a fresh database per test."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +13,7 @@ from typing import Any
 import pytest
 from mockserver import MockServer, free_loopback_host
 from pages import SHARED
+from pgcluster import PgCluster, PgClusterError
 
 from harvester.config import ArchiveSettings, FetchSettings, Settings
 from harvester.discover import feeds
@@ -97,3 +101,41 @@ def counted_items(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(feeds, "_rss_item", counting)
     return calls
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A private PostgreSQL cluster on a free 127.0.0.1 port, destroyed at session end.
+
+    Where it cannot start, the tests that use it fail in CI (``CI`` set: a missing server there is
+    a broken CI image) and are skipped elsewhere with the reason and how to install the server.
+    """
+    cluster: PgCluster | None = None
+    try:
+        cluster = PgCluster()
+        cluster.start()
+    except PgClusterError as exc:
+        if cluster is not None:
+            cluster.destroy()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL cluster could not start (CI needs it): {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """The URL of a fresh, empty database ``t_<random>`` on the session's cluster.
+
+    A test may stop the cluster; it is started again (same port, data kept) before the database
+    is dropped, so the next test finds it running.
+    """
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    pg_cluster.start()
+    url = pg_cluster.create_database(name)
+    yield url
+    pg_cluster.start()
+    pg_cluster.drop_database(name)
