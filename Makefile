@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config/harvester.toml
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run demo test test-fast test-faults check lint typecheck dockerlint bench clean
+.PHONY: venv deps run demo test test-fast test-faults check lint typecheck dockerlint bench clean
 
 venv: $(STAMP)
 
@@ -26,16 +26,29 @@ demo: venv
 	$(BIN)/harvester demo
 
 ## test: the whole test suite incl. the slow tier (local servers only, never the internet)
-test: venv
+test: venv deps
 	$(BIN)/python -m pytest
 
 ## test-faults: the fault-injection tier alone (hostile input, SSRF, disk full, slow hosts)
-test-faults: venv
+test-faults: venv deps
 	$(BIN)/python -m pytest -m faults
 
 ## test-fast: the suite without the slow tier (kill trials)
-test-fast: venv
+test-fast: venv deps
 	$(BIN)/python -m pytest -m "not slow"
+
+## deps: the PostgreSQL server the tests start privately (apt-get, as root, only when missing)
+deps:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1; then \
+	  echo "make deps: PostgreSQL server present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "make deps: PostgreSQL server missing; installing it (apt-get install postgresql)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends postgresql; \
+	else \
+	  echo "make deps: PostgreSQL server missing and not root, so not installing it:" \
+	    "the PostgreSQL tests will be skipped (install it: sudo apt-get install -y postgresql)"; \
+	fi
 
 ## check: ruff (lint + format), mypy strict on harvester/, hadolint on the Dockerfile
 check: lint typecheck dockerlint
