@@ -83,7 +83,7 @@ class ArchiveError(HarvesterError):
 
 
 class ArchiveLockedError(ArchiveError):
-    """Another process already writes to this archive."""
+    """rebuild-index refused while writers run, or a writer refused while rebuild-index runs."""
 
 
 class ArchiveUnavailableError(ArchiveError):

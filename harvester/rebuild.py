@@ -23,6 +23,7 @@ The old catalog is kept beside the new one (``index.sqlite.old-<UTC time>``), ne
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -32,9 +33,9 @@ from pathlib import Path
 
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.errors import ArchiveError
-from harvester.storage import lock_archive
 from harvester.warc.reconcile import WarcIndexer
 from harvester.warc.repair import repair_open_files
+from harvester.writers import exclusive
 
 __all__ = ["RebuildReport", "rebuild_catalog"]
 
@@ -72,13 +73,15 @@ def rebuild_catalog(
 ) -> RebuildReport:
     """Rebuild ``root``'s catalog from its WARC files (see the module docstring).
 
-    Holds the archive's writer lock throughout (a running daemon makes it fail at once with
-    ArchiveLockedError). Raises ArchiveError when a WARC file cannot be read; the old catalog
-    is then left in place untouched.
+    Holds the archive alone throughout (any live writer makes it fail at once with
+    ArchiveLockedError; none can start meanwhile). Raises ArchiveError when a WARC file cannot
+    be read; the old catalog is then left in place untouched.
     """
-    lock = lock_archive(root)
+    lock = contextlib.ExitStack()
+    lock.enter_context(exclusive(root))
     try:
-        repair_open_files(root)
+        # The archive is ours alone: no writer is live, every .open file is a dead one's.
+        repair_open_files(root, live=lambda _writer: False)
         building = root / (CATALOG_NAME + ".rebuild")
         for leftover in root.glob(CATALOG_NAME + ".rebuild*"):
             leftover.unlink()

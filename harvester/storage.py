@@ -1,38 +1,42 @@
-"""The archive directory, opened for writing: a lock, the WARC writer and the catalog together.
+"""The archive directory, opened for writing: a registered writer, its WARC writer and the
+catalog together.
 
 Layout under the archive root::
 
-    index.sqlite          the catalog (rebuildable from the WARC files)
-    warc/YYYY/MM/*.warc.gz  the WARC files (``*.warc.gz.open`` while written)
-    .lock                 held (flock) by the one process that writes
+    index.sqlite            the catalog (rebuildable from the WARC files)
+    warc/YYYY/MM/*.warc.gz  the WARC files (``*.warc.gz.open`` while written); each writer
+                            writes its own, named with its writer id
+    writers/<id>.lock       one per writer, held (flock) while it runs (see harvester.writers)
+    writers/.exclusive      held shared by writers, exclusive by rebuild-index
+    writers/.repair         serialises start-up repair
+    tmp/                    in-memory indexes' bulk data, in unnamed files
 
-Only one process writes an archive at a time; a second one gets ArchiveLockedError at once.
-Readers need no lock.
+Any number of processes write one archive at once. Each registers as a writer; at start it
+repairs the ``.open`` files of writers that died (a killed process's lock is released by the
+kernel), never a live writer's. Readers need no lock.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
+import contextlib
 import platform
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.clock import Clock
 from harvester.config import ArchiveSettings, FetchSettings
-from harvester.errors import ArchiveError, ArchiveLockedError
+from harvester.errors import ArchiveError
 from harvester.lifetime import Closeable
 from harvester.version import __version__
 from harvester.warc.reconcile import reconcile_catalog
-from harvester.warc.repair import repair_open_files
+from harvester.warc.repair import Repair, repair_open_files
 from harvester.warc.writer import WarcFileWriter
+from harvester.writers import Writer, dead_writers, is_registered, reaping, repair_lock
 
-__all__ = ["ArchiveStore", "lock_archive", "new_record_id"]
+__all__ = ["ArchiveStore", "new_record_id"]
 
-LOCK_NAME = ".lock"
 # In-memory indexes keep bulk data here, in unnamed files (see ArchiveStore.spill_dir).
 SPILL_DIR = "tmp"
 
@@ -60,36 +64,17 @@ def warcinfo_fields(fetch: FetchSettings) -> dict[str, str]:
     }
 
 
-def lock_archive(root: Path) -> IO[str]:
-    """Take the archive's writer lock (creating the root if needed); close the returned file to
-    release it. Raises ArchiveLockedError when another process holds it, ArchiveError when the
-    directory cannot be used."""
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        lock = (root / LOCK_NAME).open("a+")
-    except OSError as exc:
-        raise ArchiveError(f"cannot open archive {root}: {exc}") from exc
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.seek(0)
-        holder = lock.read().strip() or "?"
-        lock.close()
-        raise ArchiveLockedError(
-            f"archive {root} is in use by another harvester process (pid {holder})"
-        ) from None
-    lock.seek(0)
-    lock.truncate()
-    lock.write(str(os.getpid()))
-    lock.flush()
-    return lock
-
-
 class ArchiveStore(Closeable):
-    """The archive root opened for writing (lock + WARC writer + catalog). A context manager.
+    """The archive root opened for writing (registered writer + WARC writer + catalog). A
+    context manager.
 
-    Raises ArchiveLockedError if another process writes to the same archive, ArchiveError if
-    the directory cannot be created or written.
+    Other processes may write the same archive at the same time. At start, under the archive's
+    repair lock, the files of dead writers are repaired (``repairs``; ``reaped`` lists those
+    writers' ids, so their catalog leases can be released) and records they wrote but never
+    indexed join the catalog (``reconciled``). ``writer_id`` names this process's files.
+
+    Raises ArchiveLockedError while rebuild-index holds the archive, ArchiveError if the
+    directory cannot be created or written.
     """
 
     def __init__(
@@ -104,14 +89,16 @@ class ArchiveStore(Closeable):
         self.root = settings.dir
         self.clock = clock
         self.new_id = new_id
-        self._lock: IO[str] | None = lock_archive(self.root)
+        self._registration = Writer(self.root, clock=clock)
+        self.writer_id: str = self._registration.id
+        self.reaped: list[str] = []
         catalog: SqliteCatalog | None = None
         try:
-            # We hold the lock, so any .open file is a dead writer's: cut it back, close it.
-            self.repairs = repair_open_files(self.root)
-            catalog = SqliteCatalog(self.root / CATALOG_NAME)
-            # Records a killed process wrote but never indexed join the catalog now.
-            self.reconciled = reconcile_catalog(self.root, catalog, is_wire=is_wire)
+            with repair_lock(self.root):
+                self.repairs = self._repair_dead_writers()
+                catalog = SqliteCatalog(self.root / CATALOG_NAME)
+                # Records a killed process wrote but never indexed join the catalog now.
+                self.reconciled = reconcile_catalog(self.root, catalog, is_wire=is_wire)
             self.writer = WarcFileWriter(
                 self.root,
                 prefix=settings.prefix,
@@ -119,15 +106,35 @@ class ArchiveStore(Closeable):
                 clock=clock,
                 new_id=new_id,
                 info=warcinfo_fields(fetch),
+                writer=self.writer_id,
                 on_close=catalog.mark_warc_complete,
             )
         except BaseException:
             if catalog is not None:
                 catalog.close()
-            self._lock.close()
-            self._lock = None
+            self._registration.close()
             raise
         self.catalog = catalog
+
+    def _repair_dead_writers(self) -> list[Repair]:
+        """Repair the ``.open`` files of every dead writer we get to reap (their lock files go
+        once their files are whole), and of writers no longer registered at all (files from
+        before archives had several writers, or left by a writer that could not close them)."""
+        with contextlib.ExitStack() as held:
+            reaped = [
+                writer_id
+                for writer_id in dead_writers(self.root)
+                if held.enter_context(reaping(self.root, writer_id))
+            ]
+
+            def live(writer_id: str) -> bool:
+                # A reaped writer is dead; any other still registered is live, or is judged
+                # elsewhere (another machine's), or another process is reaping it.
+                return writer_id not in reaped and is_registered(self.root, writer_id)
+
+            repairs = repair_open_files(self.root, live=live)
+        self.reaped = reaped
+        return repairs
 
     def spill_dir(self) -> Path:
         """``<archive>/tmp``, made if missing: where in-memory indexes keep bulk data out of the
@@ -140,11 +147,11 @@ class ArchiveStore(Closeable):
         return path
 
     def close(self) -> None:
-        """Close the WARC file (renaming it), the catalog, then release the lock."""
+        """Close the WARC file (renaming it), the catalog, then unregister the writer."""
         try:
             self.writer.close()
         finally:
-            self.catalog.close()
-            if self._lock is not None:
-                self._lock.close()
-                self._lock = None
+            try:
+                self.catalog.close()
+            finally:
+                self._registration.close()

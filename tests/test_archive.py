@@ -23,6 +23,7 @@ from harvester.config import Settings
 from harvester.errors import ArchiveLockedError
 from harvester.models import Archived, Exchange, FetchRequest, HttpError, NotArticle
 from harvester.pipeline import Harvester
+from harvester.rebuild import rebuild_catalog
 from harvester.storage import ArchiveStore
 from harvester.warc.reader import iter_records, read_record
 from harvester.warc.records import build_exchange, payload_digest
@@ -214,16 +215,20 @@ def test_http_error_archived_and_reported(
     assert [t for t, _, _ in all_records(archive_dir)][-1] == "response"
 
 
-def test_second_writer_refused(settings: Settings) -> None:
+def test_second_writer_writes_beside_the_first_but_rebuild_needs_the_archive_alone(
+    settings: Settings,
+) -> None:
     clock = FrozenClock()
+    root = settings.archive.dir
     with (
-        ArchiveStore(settings.archive, settings.fetch, clock=clock),
-        pytest.raises(ArchiveLockedError, match="in use by another harvester process"),
+        ArchiveStore(settings.archive, settings.fetch, clock=clock) as first,
+        ArchiveStore(settings.archive, settings.fetch, clock=clock) as second,
     ):
-        ArchiveStore(settings.archive, settings.fetch, clock=clock)
+        assert first.writer_id != second.writer_id
+        with pytest.raises(ArchiveLockedError, match=r"in use by 2 harvester writer\(s\)"):
+            rebuild_catalog(root, is_wire=lambda name: False)
     # released on close
-    with ArchiveStore(settings.archive, settings.fetch, clock=clock):
-        pass
+    rebuild_catalog(root, is_wire=lambda name: False)
 
 
 def exchange(body: bytes = b"<html>hello</html>") -> Exchange:
@@ -271,6 +276,7 @@ def test_writer_uses_open_suffix_and_rotates(tmp_path: Path) -> None:
         clock=FrozenClock(),
         new_id=lambda: next(ids),
         info={"software": "test"},
+        writer="w0123456789",
         hostname="box",
     )
     with writer:
@@ -287,7 +293,7 @@ def test_writer_uses_open_suffix_and_rotates(tmp_path: Path) -> None:
     files = sorted((tmp_path / "warc").rglob("*"))
     names = [p.name for p in files if p.is_file()]
     assert len(names) == 3
-    assert all(re.fullmatch(r"t-2026010203\d{4}-\d{5}-box\.warc\.gz", n) for n in names)
+    assert all(re.fullmatch(r"t-2026010203\d{4}-\d{5}-box-w0123456789\.warc\.gz", n) for n in names)
     assert not any(n.endswith(".open") for n in names)
     # each file starts with warcinfo and the spans point at the right records
     for batch in spans:

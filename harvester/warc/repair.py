@@ -1,6 +1,10 @@
 """Crash repair: ``.open`` WARC files left by a killed writer are cut back to their last whole
 record and closed (renamed), so every file on disk is a valid WARC.
 
+Several processes write one archive at once, so an ``.open`` file may also be a live writer's,
+being written right now: repair touches only files whose writer (named in the file name, see
+``harvester.writers.writer_of``) the caller says is not live.
+
 A record is whole when its gzip member ends and the member holds a WARC header block whose
 ``Content-Length`` bytes are all present. The writer fsyncs each capture before the catalog
 learns of it, so cutting a file back never loses a record the catalog points to.
@@ -11,11 +15,13 @@ from __future__ import annotations
 import logging
 import os
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from harvester.errors import ArchiveError
 from harvester.warc.writer import OPEN_SUFFIX
+from harvester.writers import writer_of
 
 __all__ = ["Repair", "repair_open_files", "whole_records_end"]
 
@@ -76,17 +82,31 @@ def whole_records_end(path: Path) -> int:
             buf = buf[member:]
 
 
-def repair_open_files(root: Path) -> list[Repair]:
-    """Cut every ``*.warc.gz.open`` under ``root/warc`` back to whole records and close it.
+def repair_open_files(root: Path, *, live: Callable[[str], bool]) -> list[Repair]:
+    """Cut every dead writer's ``*.warc.gz.open`` under ``root/warc`` back to whole records and
+    close it.
 
-    A file with no whole record is removed. Raises ArchiveError when a file cannot be fixed.
+    ``live(writer_id)`` is asked for each file's writer just before the file is touched; a live
+    writer's file is never opened, truncated or renamed. Files named without a writer id were
+    left by harvester before archives had several writers (which always held the whole archive
+    while writing), so they are dead. A file that vanishes meanwhile (its writer closed it) is
+    skipped. A file with no whole record is removed. Raises ArchiveError when a file cannot be
+    fixed.
     """
     repairs = []
     for opened in sorted((root / "warc").rglob("*" + OPEN_SUFFIX)):
+        writer = writer_of(opened.name)
+        if writer is not None and live(writer):
+            continue
         final = Path(str(opened)[: -len(OPEN_SUFFIX)])
         try:
             size = opened.stat().st_size
             end = whole_records_end(opened)
+        except FileNotFoundError:
+            continue  # closed (renamed) by its writer between the listing and now
+        except OSError as exc:
+            raise ArchiveError(f"cannot repair {opened}: {exc}") from exc
+        try:
             if end == 0:
                 opened.unlink()
                 repairs.append(Repair(path=final, kept_bytes=0, dropped_bytes=size, removed=True))

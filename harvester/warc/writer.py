@@ -1,9 +1,14 @@
 """Writing WARC files: one gzip member per record, ``.open`` while written, renamed when closed.
 
-Files live at ``<root>/warc/YYYY/MM/<prefix>-<utc>-<serial>-<host>.warc.gz``. A file starts with a
-``warcinfo`` record, grows by whole records, is flushed and fsynced after every batch (a capture),
-and is renamed to drop ``.open`` when it is closed or when it passes ``rotate_size``. Locations are
-reported with the final (closed) name, relative to the archive root, so catalog rows never change.
+Files live at ``<root>/warc/YYYY/MM/<prefix>-<utc>-<serial>-<host>-<writer>.warc.gz``, where
+``<writer>`` is the registered id of the process writing it (``harvester.writers``: several
+processes write one archive at once, each into its own files). Files written before archives had
+several writers have no ``-<writer>`` part; they are read all the same.
+
+A file starts with a ``warcinfo`` record, grows by whole records, is flushed and fsynced after
+every batch (a capture), and is renamed to drop ``.open`` when it is closed or when it passes
+``rotate_size``. Locations are reported with the final (closed) name, relative to the archive
+root, so catalog rows never change.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import re
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -23,10 +29,12 @@ from harvester.clock import Clock
 from harvester.errors import ArchiveError, archive_os_error
 from harvester.lifetime import Closeable
 from harvester.warc.records import WARC_VERSION, Record, build_warcinfo, warc_date
+from harvester.writers import writer_of
 
-__all__ = ["OPEN_SUFFIX", "RecordSpan", "WarcFileWriter"]
+__all__ = ["OPEN_SUFFIX", "RecordSpan", "WarcFileWriter", "warc_file_name"]
 
 OPEN_SUFFIX = ".open"
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 
@@ -40,8 +48,21 @@ class RecordSpan:
     record_id: str
 
 
+def warc_file_name(*, prefix: str, now: datetime, serial: int, host: str, writer: str) -> str:
+    """The closed name of a WARC file: ``<prefix>-<utc>-<serial>-<host>-<writer>.warc.gz``.
+
+    ``host`` must already be file-name safe ([A-Za-z0-9.-]); ``harvester.writers.writer_of``
+    reads ``writer`` back out of the name.
+    """
+    return f"{prefix}-{now:%Y%m%d%H%M%S}-{serial:05d}-{host}-{writer}.warc.gz"
+
+
 class WarcFileWriter(Closeable):
-    """Appends records to the current WARC file; rotates and renames. Not thread-safe."""
+    """Appends records to the current WARC file; rotates and renames. Not thread-safe.
+
+    ``writer`` (the registered writer id of this process) goes into every file name, so start-up
+    repair in another process can tell this process's ``.open`` files from a dead writer's.
+    """
 
     def __init__(
         self,
@@ -52,12 +73,14 @@ class WarcFileWriter(Closeable):
         clock: Clock,
         new_id: Callable[[], str],
         info: Mapping[str, str],
+        writer: str,
         hostname: str | None = None,
         on_close: Callable[[str], None] | None = None,
     ) -> None:
         if not _PREFIX_RE.match(prefix):
             # Settings built in code skip the config file's check: a prefix is part of a path.
             raise ArchiveError(f"bad WARC file prefix {prefix!r} (1-40 of [A-Za-z0-9_-])")
+        self._writer = writer
         self._root = root
         self._prefix = prefix
         self._rotate_size = rotate_size
@@ -68,6 +91,10 @@ class WarcFileWriter(Closeable):
         self._host = "".join(
             c if c.isascii() and (c.isalnum() or c in "-.") else "-" for c in host
         )[:63]
+        # The id must read back out of every name we make (it is how repair knows the owner).
+        probe = warc_file_name(prefix=prefix, now=_EPOCH, serial=1, host=self._host, writer=writer)
+        if writer_of(probe) != writer:
+            raise ArchiveError(f"bad writer id {writer!r} (w and 10 of [0-9a-f])")
         self._serial = 0
         self._on_close = on_close
         # (final name, whole-record length) of files a failed rollback could not cut back yet
@@ -184,7 +211,13 @@ class WarcFileWriter(Closeable):
         directory.mkdir(parents=True, exist_ok=True)
         while True:
             self._serial += 1
-            name = f"{self._prefix}-{now:%Y%m%d%H%M%S}-{self._serial:05d}-{self._host}.warc.gz"
+            name = warc_file_name(
+                prefix=self._prefix,
+                now=now,
+                serial=self._serial,
+                host=self._host,
+                writer=self._writer,
+            )
             final = directory / name
             opened = Path(str(final) + OPEN_SUFFIX)
             if not final.exists() and not opened.exists():
