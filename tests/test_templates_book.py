@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harvester.catalog import CATALOG_NAME, SqliteCatalog
+from harvester.catalog import CATALOG_NAME, SCHEMA_VERSION, SqliteCatalog
 from harvester.errors import ArchiveUnavailableError
 from harvester.extract.templates import TemplateChanges, TemplateModel
 from harvester.templates_book import TemplateBook
@@ -157,5 +157,5 @@ def test_a_schema_2_catalog_keeps_its_models(tmp_path: Path) -> None:
         (version,) = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         (stored,) = db.execute("SELECT model FROM templates WHERE outlet = 'old'").fetchone()
     db.close()
-    assert version == "3"
+    assert version == str(SCHEMA_VERSION)
     assert "articles" not in json.loads(stored)  # the document now holds the parameters only

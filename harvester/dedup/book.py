@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harvester.catalog import DocRow, SqliteCatalog
+from harvester.catalog import Catalog, DocRow
 from harvester.dedup.fingerprint import Fingerprint
 from harvester.dedup.index import CandidateIndex
 from harvester.dedup.stories import (
@@ -49,7 +49,7 @@ class StoryBook:
 
     def __init__(
         self,
-        catalog: SqliteCatalog,
+        catalog: Catalog,
         *,
         window: float,
         now: float,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harvester.catalog import SqliteCatalog
+from harvester.catalog import Catalog
 from harvester.dedup.diff import ParagraphDiff, paragraph_diff
 from harvester.models import ExportRecord
 
@@ -74,7 +74,7 @@ def _diff_json(diff: ParagraphDiff | None) -> dict[str, Any] | None:
 
 
 def story_lead(
-    catalog: SqliteCatalog, story: str
+    catalog: Catalog, story: str
 ) -> tuple[ExportRecord, tuple[ExportRecord, ...]] | None:
     """``story``'s lead (its original, or the fullest member when the original is not
     archived) and its members' newest records; None for an unknown story. No diffs: this is
@@ -92,7 +92,7 @@ def story_lead(
     return lead, tuple(records)
 
 
-def story_view(catalog: SqliteCatalog, story: str) -> StoryView | None:
+def story_view(catalog: Catalog, story: str) -> StoryView | None:
     """The view of ``story`` from the catalog's newest records; None for an unknown story."""
     found = story_lead(catalog, story)
     if found is None:

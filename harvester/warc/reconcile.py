@@ -25,7 +25,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from harvester.catalog import ArticleRow, CaptureRow, DocRow, SqliteCatalog
+from harvester.catalog import ArticleRow, CaptureRow, Catalog, DocRow
 from harvester.dedup.fingerprint import fingerprint
 from harvester.dedup.stories import epoch
 from harvester.errors import ArchiveError
@@ -79,7 +79,7 @@ def scan_captures(root: Path, file: str, start: int = 0) -> Iterator[CaptureRow]
 
 
 def reconcile_catalog(
-    root: Path, catalog: SqliteCatalog, *, is_wire: Callable[[str], bool] = lambda name: False
+    root: Path, catalog: Catalog, *, is_wire: Callable[[str], bool] = lambda name: False
 ) -> Reconciled:
     """Index what the catalog lacks of every WARC file it has not marked complete, and mark
     them. A file is read from the last record the catalog knows in it (the writer indexes in
@@ -180,7 +180,7 @@ class WarcIndexer:
     def __init__(
         self,
         root: Path,
-        catalog: SqliteCatalog,
+        catalog: Catalog,
         is_wire: Callable[[str], bool],
         *,
         only_missing: bool = False,

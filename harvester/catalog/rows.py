@@ -1,0 +1,139 @@
+"""The rows the catalog stores and returns: frozen values, the same for every engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harvester.models import Evidence, ExportRecord
+
+__all__ = [
+    "ArticleRow",
+    "CaptureRow",
+    "DocRow",
+    "FleetDue",
+    "FrontierItem",
+    "OutletState",
+    "RobotsEntry",
+    "Validators",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureRow:
+    """One archived response (or revisit) record."""
+
+    url: str
+    fetched: str
+    status: int
+    record_type: str
+    payload_digest: str
+    file: str
+    offset: int
+    length: int
+    record_id: str
+    refers_to: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutletState:
+    """The daemon's memory of one outlet: when it was polled, when it is due, how it went."""
+
+    outlet: str
+    last_poll: str
+    next_poll: float
+    failures: int = 0
+    last_error: str | None = None
+    found: int = 0
+    archived: int = 0
+    interval: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrontierItem:
+    """A URL found by discovery and not yet finished: ``pending`` (to fetch once ``not_before``,
+    a Unix time, has passed) or ``failed`` (given up on after ``attempts``; discovery may queue
+    it again once ``not_before`` has passed). Finished URLs leave the frontier: their captures
+    in the catalog are what the seen-check consults."""
+
+    url: str
+    host: str
+    outlet: str | None = None
+    discovery: dict[str, Any] | None = None
+    added: float = 0.0
+    not_before: float = 0.0
+    attempts: int = 0
+    state: str = "pending"
+    last_error: str | None = None
+    seq: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Validators:
+    """What a discovery URL (feed, sitemap, section page) last answered, for conditional
+    requests: its ETag / Last-Modified, the digest of its body, and when it was last fetched
+    without conditions (a periodic full fetch guards against servers that answer 304 wrongly)."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    digest: str
+    full_fetch: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocRow:
+    """One article as the story stage sees it (one row per final URL, updated in place)."""
+
+    doc: int
+    final_url: str
+    outlet: str
+    wire: bool
+    published: str | None
+    fetched: str
+    time: float
+    text_hash: str
+    fingerprint: bytes
+    evidence: tuple[Evidence, ...]
+    story: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticleRow:
+    """One archived article: its export record, where its metadata record lies, the cleaned
+    blocks before learned templates (so a newly learned template can re-clean it without
+    re-parsing), and the metadata record's JSON payload."""
+
+    record: ExportRecord
+    capture_record_id: str
+    metadata_file: str
+    metadata_offset: int
+    blocks: tuple[str, ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RobotsEntry:
+    """A robots.txt answer shared by the fleet: its final status and body, and how many seconds
+    it stays fresh (by the catalog's clock)."""
+
+    origin: str
+    status: int
+    body: bytes
+    fresh_for: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetDue:
+    """What the whole fleet still has to do (for ``run --once`` to know when to stop):
+    outlets not yet polled in this round or being polled, frontier URLs due by the horizon
+    (claimed or not), and URLs claimed by a live lease."""
+
+    outlets_left: int
+    urls_due: int
+    urls_leased: int
+
+    @property
+    def idle(self) -> bool:
+        """Nothing left for anyone."""
+        return not (self.outlets_left or self.urls_due or self.urls_leased)
