@@ -2,8 +2,8 @@
 
 Layout (see config/harvester.toml for a commented example)::
 
-    [archive]   dir, prefix, rotate_size
-    [fetch]     user_agent, per_host_delay, per_host_connections, workers, retries,
+    [archive]   dir, prefix, rotate_size, catalog
+    [fetch]     user_agent, per_host_delay, per_host_connections, workers, processes, retries,
                 retry_delay, timeout, deadline, max_page_bytes, max_redirects,
                 respect_robots, allow_private_networks, allow_hosts, oversize
     [extract]   budget, wires, boilerplate, template_min_articles, template_cache
@@ -64,6 +64,8 @@ class ArchiveSettings:
     dir: Path = Path("archive")
     prefix: str = "harvester"
     rotate_size: int = 10**9
+    # None: <dir>/index.sqlite; else a PostgreSQL URL (a fleet) or an SQLite path
+    catalog: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +76,8 @@ class FetchSettings:
     per_host_delay: float = 1.0
     per_host_connections: int = 1
     workers: int = 16
+    # worker processes of `harvester run` (each fetches, archives and extracts): every core
+    processes: int = field(default_factory=lambda: os.cpu_count() or 1)
     retries: int = 3
     retry_delay: float = 30.0
     timeout: float = 20.0
@@ -84,6 +88,28 @@ class FetchSettings:
     allow_private_networks: bool = False
     allow_hosts: tuple[str, ...] = ()
     oversize: str = "refuse"
+
+
+_PG_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(target: str | None) -> bool:
+    """Whether a catalog URL names a PostgreSQL database."""
+    return bool(target) and str(target).startswith(_PG_SCHEMES)
+
+
+def check_catalog_url(target: str | None) -> str | None:
+    """``target`` if it is a catalog URL harvester can open (None, a PostgreSQL URL, a
+    ``sqlite:///path`` URL or a plain path); ConfigError otherwise."""
+    if target is None or is_postgres(target):
+        return target
+    if "://" in target and not target.startswith("sqlite:///"):
+        scheme = target.split("://", 1)[0]
+        raise ConfigError(
+            f"unsupported catalog URL scheme {scheme!r} (use postgresql://user@host:port/db, "
+            "sqlite:///path or a file path)"
+        )
+    return target
 
 
 def default_config_dir() -> Path:
@@ -337,7 +363,7 @@ class _Validator:
 
 def _archive(v: _Validator, raw: Mapping[str, Any]) -> ArchiveSettings:
     where = "[archive]"
-    v.unknown_keys(raw, {"dir", "prefix", "rotate_size"}, where=where)
+    v.unknown_keys(raw, {"dir", "prefix", "rotate_size", "catalog"}, where=where)
     d = ArchiveSettings()
     directory = d.dir
     if "dir" in raw:
@@ -351,7 +377,19 @@ def _archive(v: _Validator, raw: Mapping[str, Any]) -> ArchiveSettings:
     if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
         v.fail(where, "prefix", f"{prefix!r} must be 1-40 of [A-Za-z0-9_-], starting alphanumeric")
     rotate = v.convert(where, "rotate_size", raw.get("rotate_size", d.rotate_size), parse_size)
-    return ArchiveSettings(dir=directory, prefix=prefix, rotate_size=rotate)
+    catalog = None
+    if "catalog" in raw:
+        catalog = v.typed(where, "catalog", raw["catalog"], str).strip()
+        if not catalog or any(c in catalog for c in "\r\n\x00"):
+            v.fail(where, "catalog", "must be a PostgreSQL URL or a file path")
+        try:
+            check_catalog_url(catalog)
+        except ConfigError as exc:
+            v.fail(where, "catalog", str(exc))
+        if not is_postgres(catalog):
+            path = Path(catalog.removeprefix("sqlite://")).expanduser()
+            catalog = str(path if path.is_absolute() else v.source.parent / path)
+    return ArchiveSettings(dir=directory, prefix=prefix, rotate_size=rotate, catalog=catalog)
 
 
 def _fetch(v: _Validator, raw: Mapping[str, Any]) -> FetchSettings:
@@ -368,11 +406,12 @@ def _fetch(v: _Validator, raw: Mapping[str, Any]) -> FetchSettings:
     delay = raw.get("per_host_delay", d.per_host_delay)
     bounded = {
         key: v.typed(where, key, raw.get(key, getattr(d, key)), int)
-        for key in ("per_host_connections", "workers", "retries")
+        for key in ("per_host_connections", "workers", "processes", "retries")
     }
     for key, (low, high) in {
         "per_host_connections": (1, 16),
         "workers": (1, 256),
+        "processes": (1, 64),
         "retries": (0, 10),
     }.items():
         if not low <= bounded[key] <= high:
@@ -380,6 +419,7 @@ def _fetch(v: _Validator, raw: Mapping[str, Any]) -> FetchSettings:
     return FetchSettings(
         per_host_connections=bounded["per_host_connections"],
         workers=bounded["workers"],
+        processes=bounded["processes"],
         retries=bounded["retries"],
         retry_delay=v.convert(
             where, "retry_delay", raw.get("retry_delay", d.retry_delay), parse_duration

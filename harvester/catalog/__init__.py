@@ -25,7 +25,8 @@ from harvester.catalog.rows import (
 )
 from harvester.catalog.sql import SCHEMA_VERSION, SqlCatalog
 from harvester.catalog.sqlite import BUSY_TIMEOUT, CATALOG_NAME, SqliteCatalog
-from harvester.errors import ArchiveError, ConfigError
+from harvester.config import check_catalog_url, is_postgres
+from harvester.errors import ArchiveError
 
 __all__ = [
     "BUSY_TIMEOUT",
@@ -48,32 +49,13 @@ __all__ = [
     "open_catalog",
 ]
 
-_PG_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres(target: str | None) -> bool:
-    """Whether a catalog URL names a PostgreSQL database."""
-    return bool(target) and str(target).startswith(_PG_SCHEMES)
-
-
-def check_catalog_url(target: str | None) -> str | None:
-    """``target`` if it is a catalog URL harvester can open (None, a PostgreSQL URL, a
-    ``sqlite:///path`` URL or a plain path); ConfigError otherwise."""
-    if target is None or is_postgres(target):
-        return target
-    if "://" in target and not target.startswith("sqlite:///"):
-        scheme = target.split("://", 1)[0]
-        raise ConfigError(
-            f"unsupported catalog URL scheme {scheme!r} (use postgresql://user@host:port/db, "
-            "sqlite:///path or a file path)"
-        )
-    return target
-
 
 def _sqlite_path(target: str | None, root: Path) -> Path:
     if target is None:
         return root / CATALOG_NAME
-    return Path(target.removeprefix("sqlite://")) if target.startswith("sqlite:///") else Path(target)
+    return (
+        Path(target.removeprefix("sqlite://")) if target.startswith("sqlite:///") else Path(target)
+    )
 
 
 def catalog_exists(target: str | None, root: Path) -> bool:

@@ -70,9 +70,7 @@ def _template_keys(text: str) -> dict[str, int]:
     return found
 
 
-def template_statements(
-    outlet: str, model: dict[str, Any]
-) -> list[tuple[str, Sequence[Params]]]:
+def template_statements(outlet: str, model: dict[str, Any]) -> list[tuple[str, Sequence[Params]]]:
     """Statements replacing the stored model of ``outlet`` with ``model`` (to_json form)."""
     params = {k: v for k, v in model.items() if k not in ("articles", "weights", "learned")}
     weights: dict[str, int] = model.get("weights", {})
@@ -408,7 +406,7 @@ class SqlCatalog(Closeable):
         evidence = json.dumps([e.to_json() for e in row.evidence], ensure_ascii=False)
         with self._tx(write=True) as tx:
             found = tx.execute(
-                "INSERT INTO docs (final_url, outlet, wire, published, fetched, \"time\","
+                'INSERT INTO docs (final_url, outlet, wire, published, fetched, "time",'
                 " text_hash, fingerprint, evidence, story, placed)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
                 " (SELECT COALESCE(MAX(placed), 0) + 1 FROM docs))"
@@ -609,7 +607,7 @@ class SqlCatalog(Closeable):
         with self._tx(write=True) as tx:
             for i in items:
                 rows = tx.execute(
-                    "INSERT INTO frontier (url, outlet, host, discovery, added, not_before,"
+                    "INSERT INTO frontier (url, outlet, host, discovery, added, not_before,"  # noqa: S608
                     " attempts, state, lease_owner, lease_until)"
                     f" VALUES (?, ?, ?, ?, ?, ?, 0, 'pending', ?, {self.NOW} + ?)"
                     " ON CONFLICT (url) DO UPDATE SET state = 'pending', attempts = 0,"
@@ -768,7 +766,7 @@ class SqlCatalog(Closeable):
             done = {
                 str(r[0])
                 for r in tx.execute(
-                    "SELECT outlet FROM outlet_state WHERE COALESCE(polled, 0) >= ?"
+                    "SELECT outlet FROM outlet_state WHERE COALESCE(polled, 0) >= ?"  # noqa: S608
                     f" AND (lease_until IS NULL OR lease_until < {self.NOW})",
                     (round_start,),
                 )

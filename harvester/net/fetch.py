@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import logging
 import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -32,14 +33,17 @@ import httpx
 
 from harvester.clock import Clock, SystemClock
 from harvester.config import FetchSettings
-from harvester.errors import RefusedError
+from harvester.errors import ArchiveError, RefusedError
 from harvester.lifetime import Closeable
 from harvester.models import Exchange, Fetched, FetchFailed, FetchResult, Refused
 from harvester.net.codings import TooLarge, decode_body
+from harvester.net.fleet import FleetLedger
 from harvester.net.guard import AddressPolicy, GuardedBackend
 from harvester.net.robots import ROBOTS_MAX_BYTES, RobotsRules, rules_for_status
 
 __all__ = ["Fetcher", "HttpFetcher"]
+
+log = logging.getLogger("harvester.fetch")
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # RFC 9309 2.3.1.2: follow at least five redirects for robots.txt.
@@ -112,6 +116,14 @@ class HostGate:
             return max(0.0, self._ready_at.get(netloc, 0.0) - monotonic())
 
 
+class _FleetDown:
+    """The fleet ledger failed (or there is none): this process's own limits apply."""
+
+
+FLEET_DOWN = _FleetDown()
+_T = TypeVar("_T")
+
+
 class _TooLarge(Exception):
     """Internal: a body passed the size cap."""
 
@@ -178,8 +190,16 @@ class HttpFetcher(Closeable):
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], object] | None = None,
         credentials: Mapping[str, Mapping[str, str]] | None = None,
+        fleet: FleetLedger | None = None,
+        owner: str = "",
     ) -> None:
+        """``fleet`` (with this writer's id as ``owner``) keeps the per-host limits, pauses and
+        robots.txt answers for every writer of the archive (see ``harvester.net.fleet``);
+        without it they hold within this fetcher only."""
         self._settings = settings
+        self._fleet = fleet
+        self._owner = owner
+        self._fleet_down = False
         self._clock = clock or SystemClock()
         self._cancelled = threading.Event()
         self._sleep: Callable[[float], object] = (
@@ -317,9 +337,9 @@ class HttpFetcher(Closeable):
             fits = self._clock.monotonic() + wait < deadline
             if wait > RETRY_WAIT_CAP or not fits or attempt == MAX_RETRIES:
                 if wait > RETRY_WAIT_CAP:
-                    self._paused_until[netloc] = self._clock.monotonic() + min(
-                        wait, RETRY_AFTER_CAP
-                    )
+                    pause = min(wait, RETRY_AFTER_CAP)
+                    self._paused_until[netloc] = self._clock.monotonic() + pause
+                    self._fleet_call(lambda f: f.host_pause(netloc, pause))
                 return result
             self._sleep(wait)
         return result
@@ -334,7 +354,7 @@ class HttpFetcher(Closeable):
         with origin_lock:  # one robots.txt fetch per origin, however many threads ask
             rules = cache.rules.get(origin)
             if rules is None or cache.expires[origin] <= self._clock.monotonic():
-                loaded = self._load_robots(origin + "/robots.txt", deadline)
+                loaded = self._shared_robots(origin, deadline)
                 if isinstance(loaded, FetchFailed):
                     # Not cached: the network may come back. RFC 9309 says unreachable means
                     # disallow, so the URL is not fetched; the user sees the network failure.
@@ -342,8 +362,7 @@ class HttpFetcher(Closeable):
                 if isinstance(loaded, Refused):
                     # The guard refused the host itself: say that, not "robots disallows".
                     return Refused(url=url, reason=loaded.reason)
-                rules, status = loaded
-                ttl = ROBOTS_ERROR_TTL if _robots_error(status) else ROBOTS_TTL
+                rules, status, ttl = loaded
                 cache.rules[origin], cache.status[origin] = rules, status
                 cache.expires[origin] = self._clock.monotonic() + ttl
             status = cache.status[origin]
@@ -357,11 +376,54 @@ class HttpFetcher(Closeable):
             return None
         return Refused(url=url, reason=f"refused: robots.txt of {parts.netloc} disallows {url}")
 
+    def _shared_robots(
+        self, origin: str, deadline: float
+    ) -> tuple[RobotsRules, int, float] | Refused | FetchFailed:
+        """The origin's robots.txt rules, final status and seconds they stay fresh: the
+        fleet's fresh answer when there is one, else fetched here (and shared); while another
+        writer fetches it, wait for its answer (never past ``deadline``)."""
+        ua = self._settings.user_agent
+        while self._fleet is not None:
+            hold = min(self._settings.deadline, 60.0)
+            shared = self._fleet_call(lambda f: f.robots_lookup(origin, self._owner, hold=hold))
+            if shared is None or isinstance(shared, _FleetDown):
+                break  # ours to fetch (or the ledger is down: fetch it ourselves)
+            if isinstance(shared, float):
+                if self._clock.monotonic() + shared >= deadline or self._cancelled.is_set():
+                    return FetchFailed(url=origin, reason="robots.txt still being fetched")
+                self._sleep(shared)
+                continue
+            return rules_for_status(shared.status, shared.body, ua), shared.status, shared.fresh_for
+        loaded = self._load_robots(origin + "/robots.txt", deadline)
+        if isinstance(loaded, Refused | FetchFailed):
+            return loaded
+        rules, status, body = loaded
+        ttl = ROBOTS_ERROR_TTL if _robots_error(status) else ROBOTS_TTL
+        self._fleet_call(lambda f: f.robots_store(origin, status=status, body=body, ttl=ttl))
+        return rules, status, ttl
+
+    def _fleet_call(self, call: Callable[[FleetLedger], _T]) -> _T | _FleetDown:
+        """``call(ledger)``; when the ledger fails, politeness falls back to this process's own
+        gate (logged once per outage) and ``FLEET_DOWN`` is returned."""
+        if self._fleet is None:
+            return FLEET_DOWN
+        try:
+            result = call(self._fleet)
+        except ArchiveError as exc:
+            if not self._fleet_down:
+                log.warning("fleet politeness unavailable (this process's limits hold): %s", exc)
+            self._fleet_down = True
+            return FLEET_DOWN
+        if self._fleet_down:
+            log.warning("fleet politeness available again")
+            self._fleet_down = False
+        return result
+
     def _load_robots(
         self, robots_url: str, deadline: float
-    ) -> tuple[RobotsRules, int] | Refused | FetchFailed:
-        """Fetch and interpret robots.txt (RFC 9309: 5xx = disallow, 4xx = allow); the rules
-        and the final status."""
+    ) -> tuple[RobotsRules, int, bytes] | Refused | FetchFailed:
+        """Fetch and interpret robots.txt (RFC 9309: 5xx = disallow, 4xx = allow); the rules,
+        the final status and the body."""
         ua = self._settings.user_agent
         current = robots_url
         for _ in range(_ROBOTS_REDIRECTS + 1):
@@ -376,8 +438,13 @@ class HttpFetcher(Closeable):
             if result.status in _REDIRECTS and location:
                 current = urljoin(current, location.strip())
                 continue
-            return rules_for_status(result.status, result.content, ua), result.status
-        return rules_for_status(404, b"", ua), 404  # RFC 9309 2.3.1.2: too many redirects -> 4xx
+            return (
+                rules_for_status(result.status, result.content, ua),
+                result.status,
+                result.content,
+            )
+        # RFC 9309 2.3.1.2: too many redirects -> as a 4xx
+        return rules_for_status(404, b"", ua), 404, b""
 
     def _exchange(
         self,
@@ -398,7 +465,41 @@ class HttpFetcher(Closeable):
         with self._gate.turn(netloc, delay, self._clock.monotonic):
             if self._cancelled.is_set():
                 return FetchFailed(url=url, reason=f"cancelled: {url}")
-            return self._exchange_now(url, deadline, cap, truncate=truncate, headers=headers)
+            token = self._fleet_turn(url, netloc, deadline)
+            if isinstance(token, FetchFailed):
+                return token
+            try:
+                return self._exchange_now(url, deadline, cap, truncate=truncate, headers=headers)
+            finally:
+                if token is not None:
+                    self._fleet_call(lambda f: f.host_release(token, netloc, delay=delay))
+
+    def _fleet_turn(self, url: str, netloc: str, deadline: float) -> str | None | FetchFailed:
+        """One of the fleet's request slots for ``netloc`` (its token; None without a working
+        ledger), waiting out the fleet-wide delay; a failure when the host is paused by a
+        Retry-After, the deadline would pass, or the fetcher is cancelled."""
+        slots = self._settings.per_host_connections
+        hold = self._settings.deadline + self._settings.timeout
+        while True:
+            got = self._fleet_call(
+                lambda f: f.host_acquire(netloc, self._owner, slots=slots, hold=hold)
+            )
+            if isinstance(got, _FleetDown):
+                return None
+            token, wait = got
+            if token is not None:
+                return token
+            if wait > CRAWL_DELAY_CAP + 1:
+                return FetchFailed(
+                    url=url, reason=f"host {netloc} asked us to wait {wait:.0f}s more (Retry-After)"
+                )
+            if self._clock.monotonic() + wait >= deadline:
+                return FetchFailed(
+                    url=url, reason=f"deadline of {self._settings.deadline:g}s exceeded: {url}"
+                )
+            self._sleep(min(wait, 1.0))
+            if self._cancelled.is_set():
+                return FetchFailed(url=url, reason=f"cancelled: {url}")
 
     def _exchange_now(
         self,
