@@ -94,6 +94,17 @@ PROGRESS_EVERY = 5.0
 # doubling up to PAUSE_MAX until a page is archived again.
 PAUSE_MIN = 1.0
 PAUSE_MAX = 60.0
+# Leases (frontier URLs, outlet polls) last this long on the catalog's clock unless renewed;
+# a writer renews its own every LEASE_RENEW seconds, so a dead writer's work is taken over
+# within LEASE seconds (at once on one machine: its lock file tells it died).
+LEASE = 30.0
+LEASE_RENEW = 10.0
+# How often an idle writer asks the catalog for URLs no live writer holds, and checks for dead
+# writers of this machine.
+CLAIM_EVERY = 0.5
+REAP_EVERY = 10.0
+# A writer holds at most this many URLs per worker (in memory, leased), so the fleet shares.
+HELD_PER_WORKER = 2
 # HTTP statuses worth trying again later.
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -166,12 +177,20 @@ def _http_date_ok(value: str, now: datetime) -> bool:
 class Crawler:
     """Discovery, the frontier and the worker pool over one :class:`Harvester`."""
 
-    def __init__(self, harvester: Harvester, *, clock: Clock) -> None:
+    def __init__(
+        self, harvester: Harvester, *, clock: Clock, round_start: float | None = None
+    ) -> None:
+        """``round_start`` (``run --once``): outlets polled by any writer since then are not
+        polled again in this round (the processes of one ``run --processes N --once`` share
+        it)."""
         self._harvester = harvester
         self._settings = harvester.settings
         self._fetcher = harvester.fetcher
         self._catalog = harvester.store.catalog
         self._clock = clock
+        # This process's writer id: the owner of its leases.
+        self.owner = harvester.store.writer_id
+        self.round_start = round_start
         fetch = self._settings.fetch
         self._retry = RetryPolicy(retries=fetch.retries, delay=fetch.retry_delay)
         ready_in: Callable[[str], float] = getattr(
@@ -195,7 +214,8 @@ class Crawler:
         self._pause_for = PAUSE_MIN
         self._resume_at = 0.0
         self._threads: list[threading.Thread] = []
-        self._polls: queue.Queue[tuple[Outlet, Callable[[PollReport], None]] | None] = queue.Queue()
+        self._polls: queue.Queue[_PollJob | None] = queue.Queue()
+        self._polling = 0  # polls taken off the queue and not finished
         self._resume_frontier()
 
     @property
@@ -213,17 +233,58 @@ class Crawler:
     # -- the frontier -------------------------------------------------------------------------
 
     def _resume_frontier(self) -> None:
-        """Load the pending URLs a previous run left; a URL whose article was archived but not
-        yet struck off (a kill between the two) is struck off now instead of fetched again."""
-        pending = []
-        for item in self._catalog.frontier("pending"):
-            if self._catalog.article(item.url) is not None:
-                self._catalog.frontier_done(item.url)
-            else:
-                pending.append(item)
-        if pending:
-            log.info("resuming %d pending URL(s) from the frontier", len(pending))
-        self.frontier.add(pending)
+        """Take over the work of dead writers of this machine (their leases end at once; other
+        machines' lapse after LEASE), then claim the pending URLs no live writer holds."""
+        for writer in self._harvester.store.reaped:
+            released = self._catalog.release_leases(writer)
+            if released:
+                log.info("taking over %d URL(s) from writer %s, which died", released, writer)
+        claimed = self.claim()
+        if claimed:
+            log.info("resuming %d pending URL(s) from the frontier", claimed)
+
+    def claim(self) -> int:
+        """Lease the pending URLs no live writer holds, up to what this writer's workers can
+        work soon, into the in-memory frontier; returns how many."""
+        counts = self.frontier.counts()
+        fetch = self._settings.fetch
+        room = HELD_PER_WORKER * fetch.workers - counts["queued"] - counts["in_flight"]
+        if room <= 0 or self.stopping.is_set():
+            return 0
+        items = self._catalog.frontier_claim(
+            self.owner,
+            now=self._now(),
+            limit=room,
+            per_host=fetch.per_host_connections,
+            lease=LEASE,
+        )
+        return self.frontier.add(items)
+
+    def _lease_loop(self) -> None:
+        """Renew this writer's leases, claim work no live writer holds, release dead
+        writers' leases (on this machine, by their lock files)."""
+        last_renew = last_reap = time.monotonic()
+        while not self.stopping.wait(CLAIM_EVERY):
+            try:
+                now = time.monotonic()
+                if now - last_renew >= LEASE_RENEW:
+                    last_renew = now
+                    self._catalog.frontier_renew(self.owner, LEASE)
+                if now - last_reap >= REAP_EVERY:
+                    last_reap = now
+                    for writer in self._harvester.store.reap_dead_writers():
+                        released = self._catalog.release_leases(writer)
+                        log.warning(
+                            "writer %s died: its files were repaired, %d URL(s) taken over",
+                            writer,
+                            released,
+                        )
+                self.claim()
+            except ArchiveError as exc:
+                # The catalog is away (the workers pause on their own); leases wait for it.
+                log.debug("lease upkeep failed: %s", exc)
+            except Exception:
+                log.exception("lease upkeep failed")
 
     def queue_urls(self, outlet: str | None, items: dict[str, DiscoveryContext]) -> list[str]:
         """Put the URLs neither captured nor queued yet into the frontier (catalog first);
@@ -249,7 +310,9 @@ class Crawler:
                     not_before=now,
                 )
                 for u in new
-            ]
+            ],
+            owner=self.owner,
+            lease=LEASE,
         )
         self.frontier.add(queued)
         return [i.url for i in queued]
@@ -263,6 +326,7 @@ class Crawler:
             self._spawn(self._work, f"harvester-worker-{n}")
         for n in range(POLL_THREADS):
             self._spawn(self._poll_loop, f"harvester-poll-{n}")
+        self._spawn(self._lease_loop, "harvester-leases")
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -369,7 +433,9 @@ class Crawler:
             return
         now = self._now()
         queued = self._catalog.frontier_add(
-            [FrontierItem(url=original.url, host=_host(original.url), added=now, not_before=now)]
+            [FrontierItem(url=original.url, host=_host(original.url), added=now, not_before=now)],
+            owner=self.owner,
+            lease=LEASE,
         )
         self.frontier.add(queued)
 
@@ -392,9 +458,16 @@ class Crawler:
 
     # -- polling ------------------------------------------------------------------------------
 
-    def submit_poll(self, outlet: Outlet, done: Callable[[PollReport], None]) -> None:
-        """Poll ``outlet`` on a poller thread, then call ``done(report)`` there."""
-        self._polls.put((outlet, done))
+    def submit_poll(
+        self,
+        outlet: Outlet,
+        done: Callable[[PollReport], None],
+        skipped: Callable[[Outlet], None] | None = None,
+    ) -> None:
+        """Poll ``outlet`` on a poller thread, then call ``done(report)`` there; when another
+        writer holds its poll (or polled it already: not due, or in this round), call
+        ``skipped(outlet)`` instead."""
+        self._polls.put(_PollJob(outlet=outlet, done=done, skipped=skipped))
 
     def _poll_loop(self) -> None:
         while not self.stopping.is_set():
@@ -404,24 +477,45 @@ class Crawler:
                 continue
             if job is None:
                 return
-            outlet, done = job
+            with self._pause_lock:
+                self._polling += 1
             try:
-                report = self.poll(outlet)
-            except ArchiveUnavailableError as exc:
-                # Counted as a failed poll: the outlet backs off and is polled again later.
-                report = PollReport(outlet=outlet.name, errors=[f"archive unavailable: {exc}"])
-                self.failures[outlet.name] = self.failures.get(outlet.name, 0) + 1
-            except ArchiveError as exc:
-                self.fatal.append(exc)
-                self.stop()
+                self._run_poll(job)
+            finally:
+                with self._pause_lock:
+                    self._polling -= 1
+
+    def _run_poll(self, job: _PollJob) -> None:
+        outlet, done = job.outlet, job.done
+        try:
+            claimed = self._catalog.poll_claim(
+                outlet.name,
+                self.owner,
+                due_by=self._now() + 1.0,
+                lease=LEASE,
+                round_start=self.round_start,
+            )
+            if not claimed:
+                log.debug("%s: polled or being polled by another writer", outlet.name)
+                if job.skipped is not None and not self.stopping.is_set():
+                    job.skipped(outlet)
                 return
-            except Exception:
-                # A bug in one poll must not kill the daemon: log it, count it as a failure.
-                log.exception("%s: poll failed", outlet.name)
-                report = PollReport(outlet=outlet.name, errors=["internal error (see log)"])
-                self.failures[outlet.name] = self.failures.get(outlet.name, 0) + 1
-            if not self.stopping.is_set():
-                done(report)
+            report = self.poll(outlet)
+        except ArchiveUnavailableError as exc:
+            # Counted as a failed poll: the outlet backs off and is polled again later.
+            report = PollReport(outlet=outlet.name, errors=[f"archive unavailable: {exc}"])
+            self.failures[outlet.name] = self.failures.get(outlet.name, 0) + 1
+        except ArchiveError as exc:
+            self.fatal.append(exc)
+            self.stop()
+            return
+        except Exception:
+            # A bug in one poll must not kill the daemon: log it, count it as a failure.
+            log.exception("%s: poll failed", outlet.name)
+            report = PollReport(outlet=outlet.name, errors=["internal error (see log)"])
+            self.failures[outlet.name] = self.failures.get(outlet.name, 0) + 1
+        if not self.stopping.is_set():
+            done(report)
 
     def poll(self, outlet: Outlet) -> PollReport:
         """Fetch the outlet's feeds, sitemaps and section pages once and queue new URLs.
@@ -615,13 +709,35 @@ class Crawler:
             yield
 
     def drained(self, horizon: float) -> bool:
-        """True when nothing is queued or in flight and no retry falls due within ``horizon``
-        seconds, and no poll is waiting."""
+        """True when nothing is queued or in flight here and no retry falls due within
+        ``horizon`` seconds, no poll is waiting or running, and no other writer of the fleet
+        has such work (``run --once`` ends when the whole fleet is done)."""
         counts = self.frontier.counts()
-        if counts["queued"] or counts["in_flight"] or not self._polls.empty():
+        if counts["queued"] or counts["in_flight"] or not self._polls.empty() or self._polling:
             return False
         due = self.frontier.next_retry()
-        return due is None or due > self._now() + horizon
+        if due is not None and due <= self._now() + horizon:
+            return False
+        fleet = self._catalog.fleet_due(
+            outlets=[o.name for o in self._settings.outlets],
+            round_start=self.round_start if self.round_start is not None else 0.0,
+            horizon=self._now() + horizon,
+            owner=self.owner,
+        )
+        return fleet.idle
+
+    def release(self) -> None:
+        """Give back every lease this writer holds (it is stopping): other writers take its
+        pending URLs at once instead of after LEASE seconds."""
+        try:
+            released = self._catalog.release_leases(self.owner)
+        except ArchiveError as exc:
+            log.warning(
+                "could not release this writer's leases (they lapse in %.0fs): %s", LEASE, exc
+            )
+            return
+        if released:
+            log.info("released %d pending URL(s) for other writers", released)
 
     def progress_line(self, polls_done: int, polls_total: int) -> str:
         """One line of progress for long runs."""
@@ -636,6 +752,13 @@ class Crawler:
 
 
 _Found = tuple[str, DiscoveryContext]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PollJob:
+    outlet: Outlet
+    done: Callable[[PollReport], None]
+    skipped: Callable[[Outlet], None] | None = None
 
 
 def _transient(outcome: FetchResult | Outcome) -> str | None:
@@ -688,15 +811,28 @@ def _signals(on_signal: Callable[[int, FrameType | None], None]) -> Iterator[Non
             signal.signal(sig, handler)
 
 
-def run_daemon(settings: Settings, *, once: bool, clock: Clock | None = None) -> int:
-    """Run until SIGTERM/SIGINT (or, with ``once``, until every outlet was polled once and the
-    frontier is drained). Returns the exit code: 0, or 4 when ``once`` and every outlet failed.
-    Raises ArchiveError when the archive cannot be written.
+def run_daemon(
+    settings: Settings,
+    *,
+    once: bool,
+    clock: Clock | None = None,
+    round_start: float | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or, with ``once``, until every outlet was polled once, by this
+    writer or another, and the fleet's frontier is drained). Returns the exit code: 0, or 4
+    when ``once`` and every outlet this writer polled failed. Raises ArchiveError when the
+    archive cannot be written.
+
+    Any number of these may run on one archive (processes of one machine, machines sharing a
+    PostgreSQL catalog): they divide outlet polls and frontier URLs between them with leases.
+    ``round_start`` (``once``): the start of the fleet's round (default: now).
     """
     clock = clock or SystemClock()
     _log_unsupported(settings)
+    if once and round_start is None:
+        round_start = clock.now().timestamp()
     with Harvester(settings, clock=clock) as harvester:
-        crawler = Crawler(harvester, clock=clock)
+        crawler = Crawler(harvester, clock=clock, round_start=round_start if once else None)
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             log.info(
@@ -713,6 +849,7 @@ def run_daemon(settings: Settings, *, once: bool, clock: Clock | None = None) ->
                 crawler.stop()
                 crawler.join(STOP_GRACE)
                 with crawler.idle():
+                    crawler.release()
                     harvester.close()  # (closing twice is safe: the with block closes again)
     if crawler.fatal:
         raise crawler.fatal[0]
@@ -733,15 +870,24 @@ def _run_once(settings: Settings, crawler: Crawler) -> int:
 
         return record
 
+    others: list[str] = []
+
+    def elsewhere(outlet: Outlet) -> None:
+        with lock:
+            others.append(outlet.name)
+
     for outlet in settings.outlets:
-        crawler.submit_poll(outlet, done(outlet))
+        crawler.submit_poll(outlet, done(outlet), elsewhere)
     total = len(settings.outlets)
     last_progress = time.monotonic()
     while not crawler.stopping.wait(0.1):
         with lock:
-            polled = len(reports)
-        if polled == total and crawler.drained(ONCE_RETRY_WAIT):
-            break
+            polled = len(reports) + len(others)
+        try:
+            if polled == total and crawler.drained(ONCE_RETRY_WAIT):
+                break
+        except ArchiveUnavailableError as exc:
+            log.warning("cannot tell whether the fleet is done (will ask again): %s", exc)
         if time.monotonic() - last_progress >= PROGRESS_EVERY:
             last_progress = time.monotonic()
             log.info("%s", crawler.progress_line(polled, total))
@@ -749,6 +895,8 @@ def _run_once(settings: Settings, crawler: Crawler) -> int:
     if waiting:
         log.info("%d URL(s) wait for a retry; they stay queued for the next run", waiting)
     s = crawler.stats
+    if others:
+        log.info("%d outlet(s) were polled by other writers in this round", len(others))
     log.info(
         "run finished: %d outlets polled, %d fetched, %d archived, %d not articles, "
         "%d refused, %d HTTP errors, %d retries, %d given up",
@@ -778,10 +926,22 @@ def _run_scheduled(settings: Settings, crawler: Crawler) -> int:
             crawler.submit_poll,
             "date",
             run_date=clock.now() + timedelta(seconds=delay),
-            args=[outlet, after(outlet)],
+            args=[outlet, after(outlet), elsewhere],
             id=outlet.name,
             replace_existing=True,
         )
+
+    def elsewhere(outlet: Outlet) -> None:
+        # Another writer polled it (or is polling it): look again when the catalog says it is
+        # due, or after the other's lease could have lapsed.
+        if crawler.stopping.is_set():
+            return
+        try:
+            stored = crawler.outlet_states().get(outlet.name)
+        except ArchiveError:
+            stored = None
+        due_in = stored.next_poll - clock.now().timestamp() if stored else 0.0
+        schedule(outlet, max(due_in, LEASE_RENEW))
 
     def after(outlet: Outlet) -> Callable[[PollReport], None]:
         def reschedule(report: PollReport) -> None:

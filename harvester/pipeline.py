@@ -544,26 +544,29 @@ def _process_capture(
     if isinstance(extraction, Rejected):
         return _reject(store, request, chain, capture, extraction.reason, context=context)
     learned = templates.observe_and_clean(outlet, final.url, extraction.blocks)
-    record, resolution = _place_and_record(
-        stories,
-        settings,
-        url=request.url,
-        final_url=final.url,
-        fetched=warc_date(final.started),
-        published=extraction.published or _feed_date(discovery),
-        extraction=extraction,
-        blocks=learned.kept,
-        outlet=outlet,
-        location=capture.location,
-    )
-    payload = {
-        **_capture_context(request, chain),
-        **(context or {}),
-        **_derived(record, extraction, learned.removed),
-        "decided_by": resolution.decided_by,
-    }
-    _write_article(store, record, payload, extraction.blocks)
-    _re_resolve(store, stories, record.story, resolution, skip=final.url)
+    # The one serial step of the fleet: placing the article, resolving its story's original
+    # and writing the records that say so, one writer at a time (see StoryBook).
+    with store.catalog.placement():
+        record, resolution = _place_and_record(
+            stories,
+            settings,
+            url=request.url,
+            final_url=final.url,
+            fetched=warc_date(final.started),
+            published=extraction.published or _feed_date(discovery),
+            extraction=extraction,
+            blocks=learned.kept,
+            outlet=outlet,
+            location=capture.location,
+        )
+        payload = {
+            **_capture_context(request, chain),
+            **(context or {}),
+            **_derived(record, extraction, learned.removed),
+            "decided_by": resolution.decided_by,
+        }
+        _write_article(store, record, payload, extraction.blocks)
+        _re_resolve(store, stories, record.story, resolution, skip=final.url)
     if learned.newly_learned:
         # Cold start: articles archived before these blocks were learned still show them.
         report = reclean_with_templates(store, templates, outlet, skip=final.url)
@@ -608,6 +611,9 @@ class Harvester(Closeable):
             settings.fetch,
             clock=self.clock,
             credentials={o.home: o.credentials() for o in settings.outlets if o.credentials()},
+            # Per-host limits, pauses and robots.txt hold for every writer of the archive.
+            fleet=self.store.catalog,
+            owner=self.store.writer_id,
         )
         self.templates = TemplateBook(
             self.store.catalog,
@@ -712,28 +718,29 @@ class Harvester(Closeable):
                 log.warning("reclean: %s: %s", record.final_url, extraction.reason)
                 continue
             cleaned = self.templates.clean(own, extraction.blocks)
-            new, resolution = _place_and_record(
-                self.stories,
-                self.settings,
-                url=record.url,
-                final_url=record.final_url,
-                fetched=record.fetched,
-                published=extraction.published or record.published,
-                extraction=extraction,
-                blocks=cleaned.kept,
-                outlet=own,
-                location=record.warc,
-            )
-            if new == record:
-                continue
-            payload = {
-                **row.payload,
-                **_derived(new, extraction, cleaned.removed),
-                "decided_by": resolution.decided_by,
-                "recleaned": warc_date(self.clock.now()),
-            }
-            _write_article(self.store, new, payload, extraction.blocks)
-            _re_resolve(self.store, self.stories, new.story, resolution, skip=new.final_url)
+            with self.store.catalog.placement():
+                new, resolution = _place_and_record(
+                    self.stories,
+                    self.settings,
+                    url=record.url,
+                    final_url=record.final_url,
+                    fetched=record.fetched,
+                    published=extraction.published or record.published,
+                    extraction=extraction,
+                    blocks=cleaned.kept,
+                    outlet=own,
+                    location=record.warc,
+                )
+                if new == record:
+                    continue
+                payload = {
+                    **row.payload,
+                    **_derived(new, extraction, cleaned.removed),
+                    "decided_by": resolution.decided_by,
+                    "recleaned": warc_date(self.clock.now()),
+                }
+                _write_article(self.store, new, payload, extraction.blocks)
+                _re_resolve(self.store, self.stories, new.story, resolution, skip=new.final_url)
             report.changed += 1
         return report
 

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from harvester.catalog import CATALOG_NAME, SqliteCatalog
+from harvester.catalog import SqlCatalog, open_catalog
 from harvester.clock import Clock
 from harvester.config import ArchiveSettings, FetchSettings
 from harvester.errors import ArchiveError
@@ -92,11 +92,12 @@ class ArchiveStore(Closeable):
         self._registration = Writer(self.root, clock=clock)
         self.writer_id: str = self._registration.id
         self.reaped: list[str] = []
-        catalog: SqliteCatalog | None = None
+        self._is_wire = is_wire
+        catalog: SqlCatalog | None = None
         try:
             with repair_lock(self.root):
                 self.repairs = self._repair_dead_writers()
-                catalog = SqliteCatalog(self.root / CATALOG_NAME)
+                catalog = open_catalog(settings.catalog, self.root)
                 # Records a killed process wrote but never indexed join the catalog now.
                 self.reconciled = reconcile_catalog(self.root, catalog, is_wire=is_wire)
             self.writer = WarcFileWriter(
@@ -115,6 +116,17 @@ class ArchiveStore(Closeable):
             self._registration.close()
             raise
         self.catalog = catalog
+
+    def reap_dead_writers(self) -> list[str]:
+        """Repair the files of writers of this machine that died since we started (the
+        daemon asks now and then, so their leases can be released at once); their ids."""
+        if not dead_writers(self.root):
+            return []
+        with repair_lock(self.root):
+            self.repairs.extend(self._repair_dead_writers())
+            reaped = list(self.reaped)
+            self.reconciled = reconcile_catalog(self.root, self.catalog, is_wire=self._is_wire)
+        return reaped
 
     def _repair_dead_writers(self) -> list[Repair]:
         """Repair the ``.open`` files of every dead writer we get to reap (their lock files go

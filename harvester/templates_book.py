@@ -7,6 +7,10 @@ outlets. The book keeps the models it used last and at most ``cache_keys`` keys 
 them (the current one is always kept, whatever its size); a model evicted from memory is read
 back from the catalog when its outlet next needs it. The catalog is written per article (what
 observing it changed), so evicting costs nothing and the stored copy is always current.
+
+Several writers: each save counts a version of the outlet's stored model; before observing, a
+model in memory whose version another writer has moved past is read back, so every writer
+learns from the articles all of them archived.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class TemplateBook:
         self._cache_keys = cache_keys
         self._models: OrderedDict[str, TemplateModel] = OrderedDict()
         self._keys = 0  # block keys held by the cached models
+        self._versions: dict[str, int] = {}  # the stored version each cached model matches
         self.loads = 0  # models read from the catalog (a first use, or after an eviction)
 
     @property
@@ -65,6 +70,7 @@ class TemplateBook:
         """The outlet's model (empty when nothing was learned yet)."""
         model = self._models.get(outlet)
         if model is None:
+            self._versions[outlet] = self._catalog.template_version(outlet)
             stored = self._catalog.template_model(outlet)
             self.loads += 1
             model = (
@@ -91,12 +97,19 @@ class TemplateBook:
         When the save fails (the catalog is full or locked) the model is dropped from memory, so
         the next use reads the stored copy, which does not have this article: the caller rolls
         the article back and it is observed again when it is retried."""
+        cached = self._models.get(outlet)
+        if cached is not None and self._catalog.template_version(outlet) != self._versions.get(
+            outlet
+        ):
+            del self._models[outlet]  # another writer changed it: read it back
+            self._keys -= cached.size
         model = self.model(outlet)
         before = model.size
         learned = model.observe(article_id, blocks)
         self._keys += model.size - before
         try:
             self._catalog.save_template_changes(outlet, model.params(), model.changes())
+            self._versions[outlet] = self._versions.get(outlet, 0) + 1
         except BaseException:
             del self._models[outlet]
             self._keys -= model.size

@@ -175,17 +175,41 @@ def test_run_without_outlets_is_a_config_error(tmp_path: Path) -> None:
     assert "no [[outlets]]" in assert_one_line_error(done, "usage")
 
 
-def test_archive_in_use_is_reported(tmp_path: Path, server: MockServer) -> None:
+def test_a_fetch_beside_another_writer_is_archived(tmp_path: Path, server: MockServer) -> None:
+    """Archives are multi-writer: a one-off fetch while another process writes succeeds, in
+    WARC files of its own, and the other writer's open file is left as it was."""
+    from harvester.archive import Archive
     from harvester.clock import SystemClock
     from harvester.config import load_settings
-    from harvester.storage import ArchiveStore
+    from harvester.models import FetchRequest
+    from harvester.pipeline import Harvester
 
     server.route("/story", article_page())
+    server.route(
+        "/other",
+        article_page(
+            title="Another story entirely",
+            paragraphs=tuple(
+                f"Paragraph {n} of a different report on harbour dredging, with its own words."
+                for n in range(8)
+            ),
+        ),
+    )
     config = config_for(tmp_path)
     settings = load_settings(config)
-    with ArchiveStore(settings.archive, settings.fetch, clock=SystemClock()):
+    with Harvester(settings, clock=SystemClock()) as other:
+        other.harvest(FetchRequest(url=server.url("/other"), outlet=None))
+        open_file = other.store.writer.current_file
+        assert open_file is not None
+        before = (settings.archive.dir / (open_file + ".open")).read_bytes()
         done = run("fetch", server.url("/story"), "--config", str(config))
-    assert "in use by another harvester process" in assert_one_line_error(done, "archive")
+        assert done.returncode == 0, done.stderr
+        record = json.loads(done.stdout)
+        assert record["warc"]["file"] != open_file
+        assert (settings.archive.dir / (open_file + ".open")).read_bytes() == before
+    with Archive(settings.archive.dir) as archive:
+        urls = {a.url for a in archive.articles()}
+    assert urls == {server.url("/story"), server.url("/other")}
 
 
 @pytest.mark.shared_data

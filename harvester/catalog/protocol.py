@@ -211,17 +211,20 @@ class Catalog(Protocol):
     def frontier_retry(
         self, url: str, *, not_before: float, attempts: int, error: str, failed: bool
     ) -> None:
-        """A transient failure: try again after ``not_before`` (``failed``: give up until
-        then); the lease is dropped, so whichever writer is free then takes it."""
+        """A transient failure: try again after ``not_before`` (its lease holder keeps it), or
+        with ``failed``, give up until then (the lease ends)."""
         ...
 
     def frontier_counts(self) -> dict[str, int]:
         """Frontier entries per state (``pending``, ``failed``)."""
         ...
 
-    def fleet_due(self, *, outlets: Sequence[str], round_start: float, horizon: float) -> FleetDue:
-        """What is left for the fleet: ``outlets`` not polled since ``round_start`` (or being
-        polled), pending URLs due before ``horizon``, URLs under a live lease."""
+    def fleet_due(
+        self, *, outlets: Sequence[str], round_start: float, horizon: float, owner: str = ""
+    ) -> FleetDue:
+        """What is left for the fleet besides ``owner``: ``outlets`` not polled since
+        ``round_start`` (or being polled), pending URLs due before ``horizon`` that no live
+        lease holds, and those another writer's live lease holds."""
         ...
 
     # -- outlet polls --------------------------------------------------------------------------

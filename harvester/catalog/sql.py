@@ -747,12 +747,22 @@ class SqlCatalog(Closeable):
     def frontier_retry(
         self, url: str, *, not_before: float, attempts: int, error: str, failed: bool
     ) -> None:
-        """A transient failure: try ``url`` again after ``not_before`` (or, when ``failed``,
-        give up until then); its lease ends."""
+        """A transient failure: try ``url`` again after ``not_before`` (the writer holding its
+        lease keeps it and retries it; if that writer dies, whoever is free then does), or,
+        when ``failed``, give up until then (its lease ends)."""
         self._write(
             "UPDATE frontier SET not_before = ?, attempts = ?, last_error = ?, state = ?,"
-            " lease_owner = NULL, lease_until = NULL WHERE url = ?",
-            (not_before, attempts, error, "failed" if failed else "pending", url),
+            " lease_owner = CASE WHEN ? = 1 THEN NULL ELSE lease_owner END,"
+            " lease_until = CASE WHEN ? = 1 THEN NULL ELSE lease_until END WHERE url = ?",
+            (
+                not_before,
+                attempts,
+                error,
+                "failed" if failed else "pending",
+                int(failed),
+                int(failed),
+                url,
+            ),
         )
 
     def frontier_counts(self) -> dict[str, int]:
@@ -760,8 +770,10 @@ class SqlCatalog(Closeable):
         rows = self._rows("SELECT state, COUNT(*) FROM frontier GROUP BY state")
         return {"pending": 0, "failed": 0} | {str(s): int(n) for s, n in rows}
 
-    def fleet_due(self, *, outlets: Sequence[str], round_start: float, horizon: float) -> FleetDue:
-        """What is left for the fleet (see the Protocol)."""
+    def fleet_due(
+        self, *, outlets: Sequence[str], round_start: float, horizon: float, owner: str = ""
+    ) -> FleetDue:
+        """What is left for the fleet besides ``owner`` (see the Protocol)."""
         with self._tx(write=False) as tx:
             done = {
                 str(r[0])
@@ -772,11 +784,14 @@ class SqlCatalog(Closeable):
                 )
             }
             due = tx.execute(
-                "SELECT COUNT(*) FROM frontier WHERE state = 'pending' AND not_before <= ?",
+                "SELECT COUNT(*) FROM frontier WHERE state = 'pending' AND not_before <= ?"
+                f" AND (lease_until IS NULL OR lease_until < {self.NOW})",
                 (horizon,),
             )
             leased = tx.execute(
-                f"SELECT COUNT(*) FROM frontier WHERE lease_until >= {self.NOW}"  # noqa: S608
+                "SELECT COUNT(*) FROM frontier WHERE state = 'pending' AND not_before <= ?"
+                f" AND lease_until >= {self.NOW} AND lease_owner <> ?",
+                (horizon, owner),
             )
         return FleetDue(
             outlets_left=sum(1 for o in outlets if o not in done),

@@ -4,6 +4,12 @@ The I/O shell around the pure ``stories`` decisions: doc rows and fingerprints l
 catalog (the source for rebuilds), candidate lookup goes through the in-memory
 ``CandidateIndex`` holding the docs of the last ``window`` seconds (older docs leave the hot
 index but stay in the catalog), plus an exact-text lookup in the catalog (tier 3).
+
+Several writers: placement runs inside the catalog's fleet-wide critical section
+(``Catalog.placement``, taken by the pipeline around place + resolve + the records that follow),
+and :meth:`StoryBook.catch_up` first files the docs other writers placed since this book last
+looked (every put of a doc takes the next placement sequence number), so each placement sees
+every earlier one whichever process made it.
 """
 
 from __future__ import annotations
@@ -65,8 +71,19 @@ class StoryBook:
         self._window = window
         self._canonical_name = canonical_name
         self._index = CandidateIndex(spill_dir=spill_dir)
+        # The sequence first, then the docs: a doc placed in between is filed twice, not missed.
+        self._seen = catalog.max_placed()
         for row in catalog.docs_since(now - window):
             self._index.add(row.doc, Fingerprint.from_bytes(row.fingerprint).samples, row.time)
+
+    def catch_up(self) -> int:
+        """File the docs placed (by any writer) since this book last looked; how many
+        (:meth:`place` starts with it)."""
+        rows = self._catalog.docs_placed_after(self._seen)
+        for placed, row in rows:
+            self._index.add(row.doc, Fingerprint.from_bytes(row.fingerprint).samples, row.time)
+            self._seen = max(self._seen, placed)
+        return len(rows)
 
     def place(
         self,
@@ -79,7 +96,9 @@ class StoryBook:
         evidence: tuple[Evidence, ...],
         fp: Fingerprint,
     ) -> Placement:
-        """Record the article (a doc row) and put it in a story; merges stories it copies."""
+        """Record the article (a doc row) and put it in a story; merges stories it copies.
+        Call it inside ``Catalog.placement`` when other writers may place at the same time."""
+        self.catch_up()
         # The window runs on when we archived it (its fetch), not on its claimed publication
         # date: a page dated last year but fetched today is news to the crawl today.
         time = epoch(fetched) or epoch(published) or 0.0
@@ -148,6 +167,8 @@ class StoryBook:
             if story != row.story:
                 self._catalog.put_doc(replace(row, story=story))
         self._index.add(doc, fp.samples, time)
+        # Our own puts need no catching up (we hold the placement section: nobody else put).
+        self._seen = self._catalog.max_placed()
         self._placed += 1
         if self._placed % EVICT_EVERY == 0:
             self._index.evict_before(time - self._window)
