@@ -784,12 +784,12 @@ class SqlCatalog(Closeable):
                 )
             }
             due = tx.execute(
-                "SELECT COUNT(*) FROM frontier WHERE state = 'pending' AND not_before <= ?"
+                "SELECT COUNT(*) FROM frontier WHERE state = 'pending' AND not_before <= ?"  # noqa: S608
                 f" AND (lease_until IS NULL OR lease_until < {self.NOW})",
                 (horizon,),
             )
             leased = tx.execute(
-                "SELECT COUNT(*) FROM frontier WHERE state = 'pending' AND not_before <= ?"
+                "SELECT COUNT(*) FROM frontier WHERE state = 'pending' AND not_before <= ?"  # noqa: S608
                 f" AND lease_until >= {self.NOW} AND lease_owner <> ?",
                 (horizon, owner),
             )

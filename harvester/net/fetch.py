@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import logging
 import threading
 import zlib
@@ -339,7 +340,7 @@ class HttpFetcher(Closeable):
                 if wait > RETRY_WAIT_CAP:
                     pause = min(wait, RETRY_AFTER_CAP)
                     self._paused_until[netloc] = self._clock.monotonic() + pause
-                    self._fleet_call(lambda f: f.host_pause(netloc, pause))
+                    self._fleet_call(functools.partial(_pause_host, netloc=netloc, seconds=pause))
                 return result
             self._sleep(wait)
         return result
@@ -383,8 +384,8 @@ class HttpFetcher(Closeable):
         fleet's fresh answer when there is one, else fetched here (and shared); while another
         writer fetches it, wait for its answer (never past ``deadline``)."""
         ua = self._settings.user_agent
+        hold = min(self._settings.deadline, 60.0)
         while self._fleet is not None:
-            hold = min(self._settings.deadline, 60.0)
             shared = self._fleet_call(lambda f: f.robots_lookup(origin, self._owner, hold=hold))
             if shared is None or isinstance(shared, _FleetDown):
                 break  # ours to fetch (or the ledger is down: fetch it ourselves)
@@ -474,7 +475,7 @@ class HttpFetcher(Closeable):
                 if token is not None:
                     self._fleet_call(lambda f: f.host_release(token, netloc, delay=delay))
 
-    def _fleet_turn(self, url: str, netloc: str, deadline: float) -> str | None | FetchFailed:
+    def _fleet_turn(self, url: str, netloc: str, deadline: float) -> str | FetchFailed | None:
         """One of the fleet's request slots for ``netloc`` (its token; None without a working
         ledger), waiting out the fleet-wide delay; a failure when the host is paused by a
         Retry-After, the deadline would pass, or the fetcher is cancelled."""
@@ -605,6 +606,10 @@ class HttpFetcher(Closeable):
             if self._cancelled.is_set():
                 raise _Cancelled
         return b"".join(chunks), None
+
+
+def _pause_host(fleet: FleetLedger, *, netloc: str, seconds: float) -> None:
+    fleet.host_pause(netloc, seconds)
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:
