@@ -13,10 +13,10 @@ for its story) appends a new metadata record and a new catalog row. The **cursor
 the newest catalog row a reader has seen; ``articles(since=cursor)`` yields every article whose
 newest record came after it, once, in the order of those records. Cursors only grow.
 
-Safe while a daemon writes: the catalog is opened read-only (SQLite in WAL mode, so readers never
-block the writer nor wait for it), rows are only written after their WARC records are complete
-and fsynced, and reads go in short batches (keyset pagination), so a long export holds no lock
-and needs constant memory.
+Safe while writers write: the catalog is opened read-only (SQLite in WAL mode, so readers
+never block a writer nor wait for one; PostgreSQL's snapshots do the same), rows are only
+written after their WARC records are complete and fsynced, and reads go in short batches
+(keyset pagination), so a long export holds no lock and needs constant memory.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harvester.catalog import CATALOG_NAME, SqliteCatalog
+from harvester.catalog import CATALOG_NAME, catalog_exists, open_catalog
 from harvester.dedup.view import StoryView, story_lead, story_view
 from harvester.errors import ArchiveError
 from harvester.lifetime import Closeable
@@ -82,15 +82,16 @@ def _article(
 class Archive(Closeable):
     """An archive root opened for reading. Use as a context manager.
 
-    Raises ArchiveError when ``path`` holds no archive.
+    ``catalog``: the archive's catalog when it is not ``<path>/index.sqlite`` (a PostgreSQL
+    URL, ``postgresql://user@host:port/db``, or another SQLite file). Raises ArchiveError when
+    there is no archive there.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, catalog: str | None = None) -> None:
         self.root = Path(path)
-        catalog = self.root / CATALOG_NAME
-        if not catalog.exists():
+        if not catalog_exists(catalog, self.root):
             raise ArchiveError(f"no archive at {self.root} (no {CATALOG_NAME})")
-        self._catalog = SqliteCatalog(catalog, readonly=True)
+        self._catalog = open_catalog(catalog, self.root, readonly=True)
 
     def close(self) -> None:
         """Close the catalog connection."""

@@ -25,8 +25,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from harvester.archive import Archive, parse_cursor
-from harvester.catalog import CATALOG_NAME, SqliteCatalog
-from harvester.config import Settings, load_settings
+from harvester.catalog import CATALOG_NAME, SqlCatalog, catalog_exists, is_postgres, open_catalog
+from harvester.config import Settings, check_catalog_url, load_settings
 from harvester.dedup.view import story_view
 from harvester.errors import ArchiveError, ConfigError, HarvesterError
 from harvester.export import EXPORT_FIELDS
@@ -107,6 +107,12 @@ def _add_config(p: argparse.ArgumentParser, *, archive: bool = True) -> None:
     if archive:
         p.add_argument(
             "--archive", type=Path, metavar="DIR", help="archive root (wins over [archive] dir)"
+        )
+        p.add_argument(
+            "--catalog",
+            metavar="URL",
+            help="the catalog: postgresql://user@host:port/db (a fleet), or an SQLite file "
+            "(wins over [archive] catalog; default: <archive>/index.sqlite)",
         )
 
 
@@ -217,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the daemon: poll every configured outlet on its schedule")
     _add_config(p)
     p.add_argument("--once", action="store_true", help="poll every outlet once, then exit")
+    p.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="worker processes that fetch, archive and extract in parallel "
+        "(default: [fetch] processes, the number of cores)",
+    )
+    # The start of the fleet's round, passed by `run --processes N --once` to its processes.
+    p.add_argument("--round-start", type=float, help=argparse.SUPPRESS)
 
     p = sub.add_parser(
         "demo",
@@ -237,6 +252,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(path)
     if getattr(args, "archive", None) is not None:
         settings = settings.with_archive_dir(args.archive)
+    if getattr(args, "catalog", None) is not None:
+        try:
+            catalog = check_catalog_url(args.catalog.strip())
+        except ConfigError as exc:
+            raise _UsageError(f"--catalog: {exc}") from None
+        settings = settings.with_catalog(catalog)
     return settings
 
 
@@ -296,12 +317,12 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return _report(outcome, args.format)
 
 
-def _read_catalog(settings: Settings) -> SqliteCatalog:
+def _read_catalog(settings: Settings) -> SqlCatalog:
     """The archive's catalog, read-only; ArchiveError when there is no archive there."""
-    path = settings.archive.dir / CATALOG_NAME
-    if not path.exists():
+    target = settings.archive.catalog
+    if not catalog_exists(target, settings.archive.dir):
         raise ArchiveError(f"no archive at {settings.archive.dir} (no {CATALOG_NAME})")
-    return SqliteCatalog(path, readonly=True)
+    return open_catalog(target, settings.archive.dir, readonly=True)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -311,7 +332,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         since = parse_cursor(args.since)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
-    with Archive(settings.archive.dir) as archive:
+    with Archive(settings.archive.dir, catalog=settings.archive.catalog) as archive:
         if args.output is None:
             result = export_records(
                 archive,
@@ -510,6 +531,11 @@ def cmd_rebuild_index(args: argparse.Namespace) -> int:
     from harvester.rebuild import rebuild_catalog  # noqa: PLC0415
 
     settings = _settings(args)
+    if is_postgres(settings.archive.catalog):
+        raise _UsageError(
+            "rebuild-index rebuilds SQLite catalogs only (rebuilding a PostgreSQL catalog "
+            "from the WARC files is not built yet)"
+        )
     if not (settings.archive.dir / "warc").is_dir():
         raise ArchiveError(f"no WARC files under {settings.archive.dir}/warc: nothing to rebuild")
     report = rebuild_catalog(
@@ -543,7 +569,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.outlets:
         raise ConfigError(f"{settings.source or 'built-in defaults'}: no [[outlets]] to poll")
-    return run_daemon(settings, once=args.once)
+    processes = args.processes if args.processes is not None else settings.fetch.processes
+    if not 1 <= processes <= 64:
+        raise _UsageError(f"--processes must be between 1 and 64, got {processes}")
+    if processes > 1:
+        from harvester.supervisor import run_processes  # noqa: PLC0415
+
+        return run_processes(_child_argv(args), processes, once=args.once)
+    return run_daemon(settings, once=args.once, round_start=args.round_start)
+
+
+def _child_argv(args: argparse.Namespace) -> list[str]:
+    """The command line of one worker process of ``run --processes N`` (without
+    ``--round-start``, which the supervisor adds)."""
+    argv = ["--log-level", args.log_level, "--log-format", args.log_format]
+    if args.debug:
+        argv.append("--debug")
+    argv += ["run", "--processes", "1"]
+    for flag, value in (("--config", args.config), ("--archive", args.archive)):
+        if value is not None:
+            argv += [flag, str(Path(value).resolve())]
+    if args.catalog is not None:
+        argv += ["--catalog", args.catalog]
+    if args.once:
+        argv.append("--once")
+    return argv
 
 
 _COMMANDS = {

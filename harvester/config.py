@@ -202,6 +202,13 @@ class Settings:
         """A copy with ``[archive] dir`` replaced (the ``--archive`` flag wins over the file)."""
         return replace(self, archive=replace(self.archive, dir=path))
 
+    def with_catalog(self, catalog: str | None) -> Settings:
+        """A copy with ``[archive] catalog`` replaced (the ``--catalog`` flag); a relative
+        SQLite path stays relative to the working directory, as flags are."""
+        if catalog is not None and not is_postgres(catalog):
+            catalog = str(Path(catalog.removeprefix("sqlite://")).expanduser().resolve())
+        return replace(self, archive=replace(self.archive, catalog=catalog))
+
     def outlet_for_host(self, host: str) -> Outlet | None:
         """The configured outlet whose home host (or a parent domain of it) matches ``host``."""
         host = host.lower()
