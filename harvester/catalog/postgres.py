@@ -25,7 +25,7 @@ import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
 
-from harvester.catalog.sql import SCHEMA_VERSION, Params, Row, SqlCatalog
+from harvester.catalog.sql import SCHEMA_VERSION, Params, Row, SqlCatalog, Tx
 from harvester.catalog.sqlite import refuse_newer
 from harvester.errors import ArchiveError, ArchiveUnavailableError
 
@@ -39,6 +39,7 @@ POOL_WAIT = 30.0
 # Advisory lock keys (any two distinct 64-bit numbers of our own).
 _PLACEMENT_KEY = 0x6861727665737401
 _MIGRATE_KEY = 0x6861727665737402
+_PUT_DOC_KEY = 0x6861727665737403
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -109,6 +110,7 @@ CREATE TABLE IF NOT EXISTS outlet_state (
     archived INTEGER NOT NULL,
     "interval" DOUBLE PRECISION,
     polled DOUBLE PRECISION,
+    claim_round DOUBLE PRECISION,
     lease_owner TEXT,
     lease_until DOUBLE PRECISION
 );
@@ -256,6 +258,9 @@ class PostgresCatalog(SqlCatalog):
         self._closed = False
         self._close_lock = threading.Lock()
         kwargs: dict[str, Any] = {"cursor_factory": psycopg.ClientCursor}
+        if readonly:
+            # Readers never write, whatever they call: the server refuses it.
+            kwargs["options"] = "-c default_transaction_read_only=on"
         try:
             # One direct connection first: its error says what is wrong (host, password, db);
             # a pool would only time out.
@@ -312,6 +317,10 @@ class PostgresCatalog(SqlCatalog):
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
+
+    def _serialise_puts(self, tx: Tx) -> None:
+        # Under READ COMMITTED two puts would read the same MAX(placed): take turns.
+        tx.execute("SELECT pg_advisory_xact_lock(?)", (_PUT_DOC_KEY,))
 
     def close(self) -> None:
         """Close the pool (idempotent)."""

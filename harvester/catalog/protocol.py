@@ -182,7 +182,8 @@ class Catalog(Protocol):
         self, owner: str, *, now: float, limit: int, per_host: int, lease: float
     ) -> list[FrontierItem]:
         """Lease up to ``limit`` pending URLs due at ``now`` that no live lease holds (at most
-        ``per_host`` of one host), oldest first, to ``owner`` for ``lease`` seconds. Two
+        ``per_host`` of one host; hosts in turn, each host's oldest first), to ``owner`` for
+        ``lease`` seconds. Two
         writers claiming at once never get the same URL."""
         ...
 

@@ -127,7 +127,7 @@ class RobotsEntry:
 class FleetDue:
     """What the whole fleet still has to do (for ``run --once`` to know when to stop):
     outlets not yet polled in this round or being polled, frontier URLs due by the horizon
-    (claimed or not), and URLs claimed by a live lease."""
+    that no live lease holds, and due URLs another writer's live lease holds."""
 
     outlets_left: int
     urls_due: int

@@ -400,11 +400,16 @@ class SqlCatalog(Closeable):
         " evidence, story"
     )
 
+    def _serialise_puts(self, tx: Tx) -> None:
+        """Make concurrent puts of docs take turns (their sequence numbers must be distinct
+        and in commit order); SQLite's write lock already does."""
+
     def put_doc(self, row: DocRow) -> int:
         """Insert or update (by final URL) a doc; returns its doc id (``row.doc`` is ignored).
         Every put takes the next placement sequence number (see :meth:`docs_placed_after`)."""
         evidence = json.dumps([e.to_json() for e in row.evidence], ensure_ascii=False)
         with self._tx(write=True) as tx:
+            self._serialise_puts(tx)
             found = tx.execute(
                 'INSERT INTO docs (final_url, outlet, wire, published, fetched, "time",'
                 " text_hash, fingerprint, evidence, story, placed)"
@@ -529,7 +534,10 @@ class SqlCatalog(Closeable):
             " next_poll = excluded.next_poll, failures = excluded.failures,"
             " last_error = excluded.last_error, found = excluded.found,"
             ' archived = excluded.archived, "interval" = excluded."interval",'
-            " lease_owner = NULL, lease_until = NULL",
+            # the round of the poll that finished counts only now: an abandoned claim (its
+            # writer died) leaves the outlet to be polled by another writer in the same round
+            " polled = COALESCE(outlet_state.claim_round, outlet_state.polled),"
+            " claim_round = NULL, lease_owner = NULL, lease_until = NULL",
             (
                 state.outlet,
                 state.last_poll,
@@ -574,7 +582,7 @@ class SqlCatalog(Closeable):
             )
             claimed = tx.execute(
                 f"UPDATE outlet_state SET lease_owner = ?, lease_until = {self.NOW} + ?,"  # noqa: S608
-                " polled = ? WHERE outlet = ?"
+                " claim_round = ? WHERE outlet = ?"
                 f" AND (lease_until IS NULL OR lease_until < {self.NOW} OR lease_owner = ?)"
                 " AND (CASE WHEN ? = 1 THEN COALESCE(polled, 0) < ? ELSE next_poll <= ? END)"
                 " RETURNING outlet",
@@ -659,7 +667,8 @@ class SqlCatalog(Closeable):
     def frontier_claim(
         self, owner: str, *, now: float, limit: int, per_host: int, lease: float
     ) -> list[FrontierItem]:
-        """Lease up to ``limit`` due, unleased pending URLs (``per_host`` at most per host)."""
+        """Lease up to ``limit`` due, unleased pending URLs (``per_host`` at most per host;
+        hosts in turn, each host's oldest first)."""
         if limit <= 0:
             return []
         free = f"(lease_until IS NULL OR lease_until < {self.NOW})"
@@ -936,9 +945,11 @@ class SqlCatalog(Closeable):
     def robots_store(self, origin: str, *, status: int, body: bytes, ttl: float) -> None:
         """Share a robots.txt answer with the fleet for ``ttl`` seconds."""
         self._write(
-            f"UPDATE robots SET status = ?, body = ?, expires = {self.NOW} + ?,"  # noqa: S608
-            " claim_owner = NULL, claim_until = NULL WHERE origin = ?",
-            (status, body, ttl, origin),
+            "INSERT INTO robots (origin, status, body, expires)"  # noqa: S608
+            f" VALUES (?, ?, ?, {self.NOW} + ?) ON CONFLICT (origin) DO UPDATE SET"
+            " status = excluded.status, body = excluded.body, expires = excluded.expires,"
+            " claim_owner = NULL, claim_until = NULL",
+            (origin, status, body, ttl),
         )
 
     # -- reconciling with the WARC files ---------------------------------------------------------

@@ -86,6 +86,7 @@ CREATE TABLE IF NOT EXISTS outlet_state (
     archived INTEGER NOT NULL,
     "interval" REAL,
     polled REAL,
+    claim_round REAL,
     lease_owner TEXT,
     lease_until REAL
 );
@@ -175,6 +176,7 @@ CREATE INDEX IF NOT EXISTS host_slots_by_netloc ON host_slots (netloc);
 _ADDED_COLUMNS = (
     ("outlet_state", "interval", "REAL"),
     ("outlet_state", "polled", "REAL"),
+    ("outlet_state", "claim_round", "REAL"),
     ("outlet_state", "lease_owner", "TEXT"),
     ("outlet_state", "lease_until", "REAL"),
     ("frontier", "lease_owner", "TEXT"),

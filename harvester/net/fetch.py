@@ -201,6 +201,9 @@ class HttpFetcher(Closeable):
         self._fleet = fleet
         self._owner = owner
         self._fleet_down = False
+        self._fleet_lock = threading.Lock()
+        # host slots whose release the ledger refused (it was down): given back when it answers
+        self._unreleased: list[tuple[str, str, float]] = []
         self._clock = clock or SystemClock()
         self._cancelled = threading.Event()
         self._sleep: Callable[[float], object] = (
@@ -410,6 +413,11 @@ class HttpFetcher(Closeable):
             return FLEET_DOWN
         try:
             result = call(self._fleet)
+            if self._unreleased:
+                with self._fleet_lock:
+                    pending, self._unreleased = self._unreleased, []
+                for token, netloc, delay in pending:
+                    self._fleet.host_release(token, netloc, delay=delay)
         except ArchiveError as exc:
             if not self._fleet_down:
                 log.warning("fleet politeness unavailable (this process's limits hold): %s", exc)
@@ -473,7 +481,14 @@ class HttpFetcher(Closeable):
                 return self._exchange_now(url, deadline, cap, truncate=truncate, headers=headers)
             finally:
                 if token is not None:
-                    self._fleet_call(lambda f: f.host_release(token, netloc, delay=delay))
+                    released = self._fleet_call(
+                        lambda f: f.host_release(token, netloc, delay=delay)
+                    )
+                    if isinstance(released, _FleetDown):
+                        # Given back once the ledger answers again (else it lapses): a slot
+                        # kept would hold the host up for every writer until then.
+                        with self._fleet_lock:
+                            self._unreleased.append((token, netloc, delay))
 
     def _fleet_turn(self, url: str, netloc: str, deadline: float) -> str | FetchFailed | None:
         """One of the fleet's request slots for ``netloc`` (its token; None without a working

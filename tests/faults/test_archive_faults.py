@@ -23,10 +23,10 @@ from killtrial import check_archive
 from mockserver import HANG, MockServer, free_loopback_host
 from pages import article_page, invented_story, rss_feed
 
-from harvester import catalog as catalog_module
 from harvester import daemon
 from harvester.archive import Archive
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
+from harvester.catalog import sqlite as catalog_module
 from harvester.config import Outlet, Settings
 from harvester.daemon import run_daemon
 from harvester.errors import ArchiveUnavailableError
