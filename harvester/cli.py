@@ -17,7 +17,9 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -564,6 +566,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``harvester run``: the daemon (see harvester.daemon)."""
+    # A SIGTERM while the daemon starts up is a stop request like any other (exit 0).
+    early_stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: early_stop.set())
     from harvester.daemon import run_daemon  # noqa: PLC0415 (keeps APScheduler off `fetch`)
 
     settings = _settings(args)
@@ -575,8 +581,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if processes > 1:
         from harvester.supervisor import run_processes  # noqa: PLC0415
 
-        return run_processes(_child_argv(args), processes, once=args.once)
-    return run_daemon(settings, once=args.once, round_start=args.round_start)
+        return run_processes(
+            _child_argv(args), processes, once=args.once, stop_requested=early_stop
+        )
+    return run_daemon(
+        settings, once=args.once, round_start=args.round_start, stop_requested=early_stop
+    )
 
 
 def _child_argv(args: argparse.Namespace) -> list[str]:

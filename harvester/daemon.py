@@ -817,6 +817,7 @@ def run_daemon(
     once: bool,
     clock: Clock | None = None,
     round_start: float | None = None,
+    stop_requested: threading.Event | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT (or, with ``once``, until every outlet was polled once, by this
     writer or another, and the fleet's frontier is drained). Returns the exit code: 0, or 4
@@ -826,6 +827,7 @@ def run_daemon(
     Any number of these may run on one archive (processes of one machine, machines sharing a
     PostgreSQL catalog): they divide outlet polls and frontier URLs between them with leases.
     ``round_start`` (``once``): the start of the fleet's round (default: now).
+    ``stop_requested``: set by a signal that came while starting up (stop at once).
     """
     clock = clock or SystemClock()
     _log_unsupported(settings)
@@ -842,6 +844,9 @@ def run_daemon(
             crawler.stop()
 
         with _signals(on_signal):
+            if stop_requested is not None and stop_requested.is_set():
+                log.info("stop requested while starting: stopping")
+                crawler.stop()
             crawler.start(settings.fetch.workers)
             try:
                 code = _run_once(settings, crawler) if once else _run_scheduled(settings, crawler)

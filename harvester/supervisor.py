@@ -25,6 +25,7 @@ import logging
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
@@ -107,7 +108,10 @@ class _Workers:
                 running += 1
             elif n in self.codes:
                 continue
-            elif self.once or self.stopping:
+            elif self.stopping:
+                # A worker told to stop before it could listen for the signal died of it.
+                self.codes[n] = 0 if code == -signal.SIGTERM else code
+            elif self.once:
                 self.codes[n] = code
             else:
                 running += self._restart(n, code)
@@ -140,9 +144,18 @@ class _Workers:
         return _worst(list(self.codes.values()))
 
 
-def run_processes(argv: Sequence[str], processes: int, *, once: bool) -> int:
+def run_processes(
+    argv: Sequence[str],
+    processes: int,
+    *,
+    once: bool,
+    stop_requested: threading.Event | None = None,
+) -> int:
     """Run ``processes`` workers with the command line ``argv`` (a ``run --processes 1``) until
-    they finish (``once``) or a signal stops them; returns the run's exit code."""
+    they finish (``once``) or a signal stops them (``stop_requested``: one came before);
+    returns the run's exit code."""
+    if stop_requested is not None and stop_requested.is_set():
+        return 0
     child = [*argv]
     if once:
         child += ["--round-start", repr(time.time())]

@@ -68,15 +68,22 @@ def shared_data() -> Path:
 
 
 def outlet_config(
-    tmp_path: Path, srv: MockServer, *, archive: str | None = "arch", outlet_extra: str = ""
+    tmp_path: Path,
+    srv: MockServer,
+    *,
+    archive: str | None = "arch",
+    outlet_extra: str = "",
+    processes: int = 1,
 ) -> Path:
-    """A config file with one outlet, "Courier", whose feed is ``srv``'s /rss.xml."""
+    """A config file with one outlet, "Courier", whose feed is ``srv``'s /rss.xml; ``run``
+    starts ``processes`` worker processes (one: the daemon itself, as most tests want)."""
     archive_table = f'[archive]\ndir = "{archive}"\n' if archive else ""
     path = tmp_path / "h.toml"
     path.write_text(
         f"""{archive_table}
 [fetch]
 per_host_delay = 0
+processes = {processes}
 allow_hosts = ["{srv.host}"]
 [[outlets]]
 name = "Courier"

@@ -244,6 +244,10 @@ def test_a_restarted_daemon_resumes_the_stored_schedule(server: MockServer, tmp_
     wait_for("daemon stopped", first)
     assert len(server.requests_for("/rss.xml")) == 1
     second = start()
+    for _ in range(300):  # started up: registered as a writer of the archive
+        if list((tmp_path / "arch" / "writers").glob("*.lock")):
+            break
+        time.sleep(0.05)
     time.sleep(2.0)  # long enough for an immediate poll to have happened; the feed is due in 1 h
     wait_for("daemon started", second)
     assert len(server.requests_for("/rss.xml")) == 1
@@ -276,6 +280,20 @@ def _kill_if_running(proc: subprocess.Popen[str]) -> None:
         proc.communicate()
 
 
+def _wait_for_polls(archive: Path, outlets: set[str], timeout: float = 30.0) -> bool:
+    """Wait until the catalog of ``archive`` says every outlet was polled once."""
+    from harvester.catalog import CATALOG_NAME, SqliteCatalog
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (archive / CATALOG_NAME).exists():
+            with SqliteCatalog(archive / CATALOG_NAME, readonly=True) as catalog:
+                if outlets <= set(catalog.outlet_states()):
+                    return True
+        time.sleep(0.1)
+    return False
+
+
 def _spawn_daemon(config: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "harvester", "run", "--config", str(config), *extra],
@@ -286,8 +304,9 @@ def _spawn_daemon(config: Path, *extra: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "two-processes"])
 def test_sigterm_requeues_a_fetch_in_flight_and_exits_within_10s(
-    server: MockServer, tmp_path: Path
+    server: MockServer, tmp_path: Path, processes: int
 ) -> None:
     from mockserver import HANG
 
@@ -296,7 +315,7 @@ def test_sigterm_requeues_a_fetch_in_flight_and_exits_within_10s(
     title, paragraphs = invented_story(80)
     server.route("/slow", article_page(title=title, paragraphs=paragraphs), behaviour=HANG)
     server.route("/rss.xml", rss_feed([(title, server.url("/slow"))]), content_type="text/xml")
-    config = outlet_config(tmp_path, server)
+    config = outlet_config(tmp_path, server, processes=processes)
     proc = _spawn_daemon(config)
     try:
         for _ in range(400):
@@ -311,9 +330,13 @@ def test_sigterm_requeues_a_fetch_in_flight_and_exits_within_10s(
         _kill_if_running(proc)
     assert proc.returncode == 0, stderr
     assert took < 10, f"took {took:.1f}s to stop"
-    assert "Traceback" not in stderr and "daemon stopped" in stderr
+    assert "Traceback" not in stderr
+    assert stderr.count("daemon stopped") == processes, stderr
     with SqliteCatalog(tmp_path / "arch" / CATALOG_NAME, readonly=True) as catalog:
         assert [i.url for i in catalog.frontier("pending")] == [server.url("/slow")]
+        # its lease was given back: any writer may take it at once
+        left = catalog.fleet_due(outlets=[], round_start=0.0, horizon=time.time() + 1)
+        assert (left.urls_due, left.urls_leased) == (1, 0)
         assert catalog.latest_capture(server.url("/slow")) is None
     assert not list((tmp_path / "arch").rglob("*.open"))
 
@@ -330,13 +353,15 @@ def test_offline_outlets_back_off_without_spinning(tmp_path: Path) -> None:
         'sitemaps = ["https://void.invalid/sitemap.xml"]\n',
         encoding="utf-8",
     )
-    proc = _spawn_daemon(config)
+    proc = _spawn_daemon(config)  # the default: one worker process per core
     try:
-        time.sleep(4.0)
+        polled = _wait_for_polls(tmp_path / "arch", {"Nowhere Times", "Void Herald"})
+        time.sleep(1.0)  # time enough to spin, if it would
         assert proc.poll() is None, "the daemon exited on its own"
         stderr = _terminate(proc, timeout=15)
     finally:
         _kill_if_running(proc)
+    assert polled, "the outlets were never polled"
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if " ERROR " in line]

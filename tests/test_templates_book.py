@@ -102,6 +102,9 @@ class FullCatalog:
     def template_model(self, outlet: str) -> object:
         return self.inner.template_model(outlet)
 
+    def template_version(self, outlet: str) -> int:
+        return self.inner.template_version(outlet)
+
     def save_template_changes(self, outlet: str, params: object, changes: TemplateChanges) -> None:
         if self.fail:
             self.fail = False
