@@ -35,7 +35,7 @@ __all__ = ["PostgresCatalog", "redact_url"]
 POOL_SIZE = 10
 CONNECT_TIMEOUT = 10
 # A writer waits this long for a pooled connection before the catalog counts as unavailable.
-POOL_WAIT = 30.0
+POOL_WAIT = 10.0
 # Advisory lock keys (any two distinct 64-bit numbers of our own).
 _PLACEMENT_KEY = 0x6861727665737401
 _MIGRATE_KEY = 0x6861727665737402
