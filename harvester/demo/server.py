@@ -4,13 +4,15 @@ Each host (``127.0.0.2``, ``127.0.0.3``, ...) gets a ``ThreadingHTTPServer`` on 
 port, bound when :class:`NewsroomServer` is created (so every base URL is known before any page
 is rendered) and serving from daemon threads after :meth:`NewsroomServer.start`. Pages are
 published per host as a path -> :class:`~harvester.demo.newsroom.Page` mapping; every request
-path is logged, so the demo can show what was (and was not) fetched.
+path is logged, so the demo can show what was (and was not) fetched, and so is when each request
+was answered (monotonic start and end), so tests can check politeness from the server's side.
 """
 
 from __future__ import annotations
 
 import socketserver
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -50,6 +52,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(send_body=False)
 
     def _answer(self, *, send_body: bool) -> None:
+        started = time.monotonic()
+        try:
+            self._send(send_body=send_body)
+        finally:
+            self.server.timed(started, time.monotonic())
+
+    def _send(self, *, send_body: bool) -> None:
         path = urlsplit(self.path).path or "/"
         page = self.server.lookup(path)
         body, status, content_type = (
@@ -69,13 +78,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _SiteServer(ThreadingHTTPServer):
-    """One host's server: its pages and the log of requested paths."""
+    """One host's server: its pages, the log of requested paths and of answer times."""
 
     daemon_threads = True
 
     def __init__(self, host: str) -> None:
         self.pages: Mapping[str, Page] = {}
         self.requested: list[str] = []
+        self.answered: list[tuple[float, float]] = []
         self._log_lock = threading.Lock()
         super().__init__((host, 0), _Handler)
 
@@ -97,6 +107,16 @@ class _SiteServer(ThreadingHTTPServer):
         """The paths requested so far, in order."""
         with self._log_lock:
             return tuple(self.requested)
+
+    def timed(self, started: float, ended: float) -> None:
+        """Log one answered request's monotonic start and end."""
+        with self._log_lock:
+            self.answered.append((started, ended))
+
+    def timings(self) -> tuple[tuple[float, float], ...]:
+        """(start, end) monotonic times of every request answered so far, in order of end."""
+        with self._log_lock:
+            return tuple(self.answered)
 
 
 class NewsroomServer(Closeable):
@@ -142,6 +162,11 @@ class NewsroomServer(Closeable):
     def requested(self, host: str) -> tuple[str, ...]:
         """The paths requested from ``host`` so far, in order."""
         return self._servers[host].requests()
+
+    def timings(self, host: str) -> tuple[tuple[float, float], ...]:
+        """(start, end) ``time.monotonic()`` of every request ``host`` answered so far, from
+        the request's headers read to its last byte written."""
+        return self._servers[host].timings()
 
     def close(self) -> None:
         """Stop serving and release every socket. Safe to call more than once."""
