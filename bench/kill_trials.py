@@ -1,10 +1,11 @@
 """Kill trials at scale: SIGKILL `harvester run --once` at a random moment, restart, check.
 
 The same trial as tests/test_kill.py (which runs 20 in the slow tier), here 100 times by default:
-a three-host local newsroom (invented stories, loopback only), the daemon in a child process killed
-after a random 0.4-2.4 s, restarted to completion, then checked for lost articles, finished
-articles fetched again, invalid or unclosed WARC files, duplicate response records for one URL
-and payload, and any disagreement between the catalog and the WARC files.
+a three-host local newsroom (invented stories, loopback only), the daemon in a child process (one
+worker process per core) killed a random 0-3 s after its first writer registered, restarted to
+completion, then checked for lost articles, finished articles fetched again, invalid or unclosed
+WARC files, duplicate response records for one URL and payload, and any disagreement between the
+catalog and the WARC files.
 
     .venv/bin/python bench/kill_trials.py [--trials 100] [--seed 1] [--json]
 

@@ -103,8 +103,14 @@ def run_trial(directory: Path, servers: list[MockServer], rng: random.Random) ->
     directory.mkdir(parents=True, exist_ok=True)
     config = write_config(directory, servers)
     archive = directory / "archive"
-    kill_after = rng.uniform(0.4, 2.4)
+    kill_after = rng.uniform(0.0, 3.0)
     first = _daemon(config)
+    # From the moment a writer is up (start-up time varies with the machine's load, and `run`
+    # starts one worker process per core), so the kills spread over the run itself.
+    for _ in range(600):
+        if list((archive / "writers").glob("*.lock")) or first.poll() is not None:
+            break
+        time.sleep(0.02)
     time.sleep(kill_after)
     first.send_signal(signal.SIGKILL)
     first.communicate(timeout=30)
