@@ -97,6 +97,7 @@ import os
 import platform
 import random
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -127,8 +128,12 @@ SERVE_POLL = 1.0
 # A silent article is never answered within a run (the server thread waits on its stop event).
 HANG_SECONDS = 3600.0
 SAMPLE_EVERY = 1.0
+# Several processes: a sampler outside them, often enough that a process's last second of CPU
+# before it exits is a small part of a run.
+FLEET_SAMPLE_EVERY = 0.5
 FLAT_TOLERANCE = 0.10  # RSS "flat": last-quarter median within 10% of the first quarter's
 THROUGHPUT_TARGET = 0.90  # fast pages/s, full / baseline
+CEILING_TARGET = 0.80  # several processes: pages/s against cores / CPU per page
 SEED = 1
 # per host: requests as logged before answering (target, time) and answered spans
 # (target, start, end); time.monotonic, system-wide
@@ -490,10 +495,12 @@ class _Watch:
 
 def _harvest(plan_path: str) -> int:
     """Child process: one ``run_daemon(once=True)`` as the plan says; the result as JSON."""
+    plan = json.loads(Path(plan_path).read_text())
+    if plan["processes"] > 1 or plan["fleet"]:
+        return _harvest_fleet(plan)
     raise_nofile()
     from harvester.daemon import Crawler, run_daemon
 
-    plan = json.loads(Path(plan_path).read_text())
     settings = _settings(plan)
     tally = _LogTally()
     hlog = logging.getLogger("harvester")
@@ -568,11 +575,378 @@ def _trace_growth(traces: list[tuple[int, tracemalloc.Snapshot]]) -> dict[str, A
     }
 
 
+# -- several harvester processes (children of the run's child) ----------------------------------
+
+
+class _PlacementClock:
+    """Times every ``Catalog.placement()`` section of this process: the wait to enter and the
+    time held, and each held interval (``time.monotonic``, system-wide), by wrapping the
+    engines' ``placement`` methods from outside (harvester is not edited)."""
+
+    def __init__(self) -> None:
+        self.wait_s = 0.0
+        self.hold_s = 0.0
+        self.intervals: list[tuple[float, float]] = []
+        self._lock = threading.Lock()
+
+    def install(self) -> None:
+        from harvester.catalog import SqliteCatalog
+
+        engines: list[type[Any]] = [SqliteCatalog]
+        with contextlib.suppress(ImportError):
+            from harvester.catalog.postgres import PostgresCatalog
+
+            engines.append(PostgresCatalog)
+        for engine in engines:
+            engine.placement = self._wrap(engine.placement)
+
+    def _wrap(self, original: Any) -> Any:
+        clock = self
+
+        @contextlib.contextmanager
+        def placement(catalog: Any) -> Any:
+            asked = time.monotonic()
+            with original(catalog):
+                entered = time.monotonic()
+                try:
+                    yield
+                finally:
+                    left = time.monotonic()
+                    with clock._lock:
+                        clock.wait_s += entered - asked
+                        clock.hold_s += left - entered
+                        clock.intervals.append((entered, left))
+
+        return placement
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "count": len(self.intervals),
+            "wait_s": self.wait_s,
+            "hold_s": self.hold_s,
+            "intervals": self.intervals,
+        }
+
+
+def _harvest_worker(plan_path: str, index: int) -> int:
+    """One worker process of a several-process run: what ``harvester run --processes 1 --once
+    --round-start T`` runs (``run_daemon(settings, once=True, round_start=T)``), with the
+    placement sections timed; its result as JSON in ``<out>.<index>``."""
+    raise_nofile()
+    from harvester.daemon import Crawler, run_daemon
+
+    plan = json.loads(Path(plan_path).read_text())
+    tally = _LogTally()
+    hlog = logging.getLogger("harvester")
+    hlog.setLevel(logging.INFO)
+    hlog.addHandler(tally)
+    hlog.propagate = False
+    clock = _PlacementClock()
+    clock.install()
+    crawlers: list[Crawler] = []
+    original_start = Crawler.start
+
+    def start(self: Crawler, workers: int) -> None:
+        crawlers.append(self)
+        original_start(self, workers)
+
+    Crawler.start = start  # type: ignore[method-assign]
+    t0 = time.monotonic()
+    code = run_daemon(_settings(plan), once=True, round_start=plan["round_start"])
+    t1 = time.monotonic()
+    stats = crawlers[0].stats if crawlers else None
+    result = {
+        "code": code,
+        "start": t0,
+        "end": t1,
+        "stats": {k: v for k, v in vars(stats).items() if k != "started"} if stats else {},
+        "placement": clock.to_json(),
+        "log_counts": dict(tally.counts.most_common()),
+        "log_examples": tally.examples,
+        "progress": tally.progress,
+    }
+    Path(f"{plan['out']}.{index}").write_text(json.dumps(result))
+    return 0
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value)  # numbers and strings: JSON spells them as TOML does
+
+
+def _config_file(plan: dict[str, Any], path: Path) -> Path:
+    """The plan's Settings as a config file, for ``python -m harvester run --config``."""
+    lines = ["[archive]", f"dir = {_toml(plan['archive'])}", "[fetch]"]
+    for key in ("delay", "timeout", "deadline", "workers", "retries", "retry_delay"):
+        name = "per_host_delay" if key == "delay" else key
+        lines.append(f"{name} = {_toml(plan[key])}")
+    lines.append("allow_private_networks = true")
+    if plan["template_cache"] is not None:
+        lines += ["[extract]", f"template_cache = {plan['template_cache']}"]
+    for outlet in plan["outlets"]:
+        lines += [
+            "[[outlets]]",
+            f"name = {_toml(outlet['name'])}",
+            f"home = {_toml(outlet['home'])}",
+            f"feeds = {_toml([outlet['feed']])}",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _proc_status_kb(pid: int, key: str) -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    return 0
+
+
+class _FleetWatch:
+    """Samples the processes of a several-process run every FLEET_SAMPLE_EVERY seconds.
+
+    CPU: for each top-level process (a worker, or the CLI's supervisor), the CPU time of every
+    live process of its tree (user + system, plus the children it reaped: the forkserver's
+    extraction workers, replaced every few hundred pages), kept at its highest; once the
+    process has been waited for, ``os.wait4``'s rusage (it and the descendants it reaped) if
+    that is higher. The sums are the CPU of every process of ours; none is counted twice (a
+    reaped child is gone from the tree). Progress (articles archived, outlets polled) is read
+    from the catalog, read-only."""
+
+    def __init__(self, procs: list[subprocess.Popen[bytes]], newsroom: int, root: Path) -> None:
+        import psutil
+
+        self._procs = procs
+        self._tops = [psutil.Process(p.pid) for p in procs]
+        self._newsroom = newsroom
+        self._db = root / "index.sqlite"
+        self.best_main = [0.0] * len(procs)  # the top-level process's own CPU
+        self.best_tree = [0.0] * len(procs)  # its whole tree
+        self.final: list[float | None] = [None] * len(procs)
+        self.samples: list[dict[str, float]] = []
+        self._finished = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def finish(self) -> None:
+        self._finished.set()
+        self._thread.join(5)
+
+    def reaped(self, n: int, rusage: resource.struct_rusage) -> None:
+        """The top-level process ``n`` was waited for: its rusage (it + reaped descendants)."""
+        self.final[n] = rusage.ru_utime + rusage.ru_stime
+
+    def cpu_total(self) -> float:
+        return sum(
+            max(tree, final or 0.0) for tree, final in zip(self.best_tree, self.final, strict=True)
+        )
+
+    def _progress(self) -> dict[str, float]:
+        import sqlite3
+
+        with contextlib.suppress(sqlite3.Error):
+            db = sqlite3.connect(f"file:{self._db}?mode=ro", uri=True, timeout=0.2)
+            with contextlib.closing(db):
+                (archived,) = db.execute(
+                    "SELECT COUNT(DISTINCT final_url) FROM articles"
+                ).fetchone()
+                (polled,) = db.execute(
+                    "SELECT COUNT(*) FROM outlet_state WHERE last_poll <> ''"
+                ).fetchone()
+                return {"archived": float(archived), "polled": float(polled)}
+        return {}
+
+    def _sample(self) -> dict[str, float]:
+        import psutil
+
+        rss = rss_anon = kids_rss = threads = fds = 0
+        for n, top in enumerate(self._tops):
+            try:
+                tree = [top, *top.children(recursive=True)]
+            except psutil.Error:
+                continue  # exited: its last values stand
+            main = total = 0.0
+            for k, proc in enumerate(tree):
+                with contextlib.suppress(psutil.Error):
+                    t = proc.cpu_times()
+                    cpu = t.user + t.system + t.children_user + t.children_system
+                    total += cpu
+                    mem = proc.memory_info().rss // 1024
+                    if k == 0:
+                        main = t.user + t.system
+                        rss += mem
+                        rss_anon += _proc_status_kb(proc.pid, "RssAnon:")
+                        threads += proc.num_threads()
+                        fds += proc.num_fds()
+                    else:
+                        kids_rss += mem
+            self.best_main[n] = max(self.best_main[n], main)
+            self.best_tree[n] = max(self.best_tree[n], total)
+        main_cpu = sum(self.best_main)
+        return {
+            "t": time.monotonic(),
+            "cpu_s": main_cpu,
+            "children_cpu_s": self.cpu_total() - main_cpu,
+            "newsroom_cpu_s": _cpu_seconds(self._newsroom),
+            "machine_cpu_s": _cpu_seconds(),
+            "rss_kb": rss,
+            "rss_anon_kb": rss_anon,
+            "children_rss_kb": kids_rss,
+            "threads": threads,
+            "fds": fds,
+            **self._progress(),
+        }
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(self._sample())
+            if self._finished.wait(FLEET_SAMPLE_EVERY):
+                self.samples.append(self._sample())
+                return
+
+
+def _start_fleet(plan: dict[str, Any], tmp: Path) -> tuple[list[subprocess.Popen[bytes]], Path]:
+    """Start the run's processes: N workers of this script sharing one round, or the CLI's
+    supervisor (which passes --round-start itself); the processes and where the CLI logs."""
+    n = plan["processes"]
+    log = tmp / "cli.log"
+    if plan["via_cli"]:
+        # What an operator runs.
+        config = _config_file(plan, tmp / "harvester.toml")
+        cmd = [sys.executable, "-m", "harvester", "--log-level", "WARNING", "run", "--once"]
+        cmd += ["--processes", str(n), "--config", str(config)]
+        with log.open("wb") as err:
+            return [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=REPO)], log
+    worker_plan = tmp / "plan-workers.json"
+    worker_plan.write_text(json.dumps({**plan, "round_start": time.time()}))
+    cmd = [sys.executable, __file__, "--harvest-worker", str(worker_plan)]
+    return [subprocess.Popen([*cmd, str(k)]) for k in range(n)], log
+
+
+def _wait_fleet(
+    procs: list[subprocess.Popen[bytes]], watch: _FleetWatch, seconds: float
+) -> tuple[list[int], float | None]:
+    """Wait for every process (``os.wait4``: its rusage goes to ``watch``); with ``seconds``,
+    SIGTERM them after that long, as the supervisor passes a stop on. Their exit codes and
+    when the stop was sent."""
+    codes: dict[int, int] = {}
+    stopped_at: float | None = None
+    deadline = time.monotonic() + seconds if seconds else None
+    while len(codes) < len(procs):
+        for k, proc in enumerate(procs):
+            if k in codes:
+                continue
+            pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                proc.returncode = codes[k] = os.waitstatus_to_exitcode(status)
+                watch.reaped(k, rusage)
+        if deadline is not None and stopped_at is None and time.monotonic() >= deadline:
+            stopped_at = time.monotonic()
+            for k, proc in enumerate(procs):
+                if k not in codes:
+                    proc.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+    return [codes[k] for k in range(len(procs))], stopped_at
+
+
+def _cli_warnings(log: Path) -> Counter[str]:
+    """The CLI's warning and error lines (its stderr), counted."""
+    counts: Counter[str] = Counter()
+    if log.exists():
+        for line in log.read_text(errors="replace").splitlines():
+            parts = line.split(" ", 4)
+            if len(parts) == 5 and parts[2] in ("WARNING", "ERROR", "CRITICAL"):
+                counts[f"{parts[2]} {parts[4][:120]}"] += 1
+    return counts
+
+
+def _harvest_fleet(plan: dict[str, Any]) -> int:
+    """Child process: ``plan["processes"]`` harvester processes on one archive, started
+    together, sharing one ``--once`` round; the result as JSON (the keys of ``_harvest``'s,
+    plus the CPU total, the placement sections and each process's result)."""
+    raise_nofile()
+    tmp = Path(plan["out"]).parent
+    procs, log = _start_fleet(plan, tmp)
+    watch = _FleetWatch(procs, plan["newsroom"], Path(plan["archive"]))
+    t0 = time.monotonic()
+    watch.start()
+    codes, stopped_at = _wait_fleet(procs, watch, plan["seconds"])
+    t1 = time.monotonic()
+    watch.finish()
+    workers = []
+    for k in range(0 if plan["via_cli"] else plan["processes"]):
+        with contextlib.suppress(OSError, ValueError):
+            workers.append(json.loads(Path(f"{plan['out']}.{k}").read_text()))
+    stats: Counter[str] = Counter()
+    counts = _cli_warnings(log)
+    examples: dict[str, str] = {}
+    for w in workers:
+        stats.update(w["stats"])
+        counts.update(w["log_counts"])
+        examples = {**w["log_examples"], **examples}
+    intervals = sorted(tuple(i) for w in workers for i in w["placement"]["intervals"])
+    result = {
+        "code": max(codes, default=0),
+        "codes": codes,
+        "start": t0,
+        "end": t1,
+        "stopped_at": stopped_at,
+        "stats": dict(stats),
+        "samples": watch.samples,
+        "cpu_total_s": watch.cpu_total(),
+        "cpu_tree_s": watch.best_tree,
+        "cpu_waited_s": watch.final,
+        "placement": {
+            "timed": not plan["via_cli"],
+            "count": len(intervals),
+            "wait_s": sum(w["placement"]["wait_s"] for w in workers),
+            "hold_s": sum(w["placement"]["hold_s"] for w in workers),
+            "overlap_s": _overlap(intervals),
+            "intervals": intervals,
+        },
+        "workers": [{k: v for k, v in w.items() if k != "placement"} for w in workers],
+        "log_counts": dict(counts.most_common()),
+        "log_examples": examples,
+        "progress": [p for w in workers for p in w["progress"]],
+        "trace": {},
+    }
+    Path(plan["out"]).write_text(json.dumps(result))
+    return 0
+
+
+def _overlap(intervals: Sequence[tuple[float, float]]) -> float:
+    """Seconds during which two placement sections were held at once (sorted intervals): the
+    fleet-wide critical section must make this 0."""
+    overlap, reach = 0.0, float("-inf")
+    for start, end in intervals:
+        if start < reach:
+            overlap += min(end, reach) - start
+        reach = max(reach, end)
+    return overlap
+
+
 def run_harvester(
-    run: str, sites: list[Site], args: argparse.Namespace, tmp: Path, newsroom: int
+    run: str,
+    sites: list[Site],
+    args: argparse.Namespace,
+    tmp: Path,
+    newsroom: int,
+    *,
+    processes: int = 1,
+    fleet: bool = False,
 ) -> dict[str, Any]:
-    """One run in a fresh child process into ``tmp/archive``; the child's result."""
+    """One run in a fresh child process into ``tmp/archive``; the child's result. With
+    ``processes`` > 1 or ``fleet``, the child starts that many harvester processes and watches
+    them (see ``_harvest_fleet``)."""
     plan = {
+        "processes": processes,
+        "fleet": fleet,
+        "via_cli": args.via_cli,
         "archive": str(tmp / "archive"),
         "out": str(tmp / "result.json"),
         "delay": args.delay,
@@ -834,6 +1208,70 @@ def cpu_cores(samples: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
+def _at(samples: list[dict[str, float]], key: str, t: float) -> float:
+    """``key`` of the samples (cumulative, in time order) linearly interpolated at ``t``."""
+    before = [s for s in samples if s["t"] <= t]
+    after = [s for s in samples if s["t"] >= t]
+    if not before:
+        return samples[0][key]
+    if not after:
+        return samples[-1][key]
+    a, b = before[-1], after[0]
+    if b["t"] == a["t"]:
+        return a[key]
+    return a[key] + (b[key] - a[key]) * (t - a["t"]) / (b["t"] - a["t"])
+
+
+def efficiency(child: dict[str, Any], held: dict[str, Any]) -> dict[str, Any]:
+    """CPU per page over the fast window (every process of ours; the newsroom and the rest of
+    the machine beside it), the machine's ceiling it implies (cores / CPU per page) and the
+    share of it achieved, and how much of the window the placement section was held."""
+    samples = child["samples"]
+    pages = held["fast_archived"]
+    if not samples or not pages or held.get("window_s") is None:
+        return {}
+    cores = float(os.cpu_count() or 1)
+    first, last = held["first_request"], held["last_fast_answer"]
+    window = last - first
+
+    def spent(key: str) -> float:
+        return _at(samples, key, last) - _at(samples, key, first)
+
+    ours = spent("cpu_s") + spent("children_cpu_s")
+    newsroom = spent("newsroom_cpu_s")
+    machine = spent("machine_cpu_s")
+    total = child.get("cpu_total_s")
+    if total is None:  # one process in the run's child: its own CPU plus its descendants'
+        total = samples[-1]["cpu_s"] + max(s["children_cpu_s"] for s in samples)
+    per_page = ours / pages
+    ceiling = cores / per_page if per_page else None
+    out: dict[str, Any] = {
+        "cores": cores,
+        "ours_cores": ours / window,
+        "newsroom_cores": newsroom / window,
+        "others_cores": max(0.0, machine - ours - newsroom) / window,
+        "cpu_ms_per_page": 1000 * per_page,
+        "cpu_ms_per_page_run": 1000 * total / pages,
+        "newsroom_ms_per_page": 1000 * newsroom / pages,
+        "ceiling_pages_per_s": ceiling,
+        "share_of_ceiling": held["pages_per_s"] / ceiling if ceiling else None,
+        # the same against the cores the machine's other work left over (a shared machine)
+        "share_of_left": ours / max(1e-6, cores * window - max(0.0, machine - ours - newsroom)),
+    }
+    placement = child.get("placement")
+    if placement and placement.get("timed"):
+        inside = sum(max(0.0, min(b, last) - max(a, first)) for a, b in placement["intervals"])
+        count = placement["count"] or 1
+        out.update(
+            placement_count=placement["count"],
+            placement_share=inside / window,
+            placement_hold_ms=1000 * placement["hold_s"] / count,
+            placement_wait_ms=1000 * placement["wait_s"] / count,
+            placement_overlap_s=placement["overlap_s"],
+        )
+    return out
+
+
 def politeness(sites: Iterable[Site], served: Log) -> dict[str, Any]:
     """robots.txt fetches per host, the most requests at once to one host and the shortest gap
     between two answered requests to one host (the server's spans)."""
@@ -857,27 +1295,42 @@ def politeness(sites: Iterable[Site], served: Log) -> dict[str, Any]:
     }
 
 
-def measure(run: str, newsroom: Newsroom, args: argparse.Namespace) -> dict[str, Any]:
-    """One run: harvest, then read the servers' logs and the archive."""
+def measure(
+    run: str,
+    newsroom: Newsroom,
+    args: argparse.Namespace,
+    *,
+    processes: int = 1,
+    fleet: bool = False,
+) -> dict[str, Any]:
+    """One run: harvest (with ``processes`` harvester processes), then read the servers' logs
+    and the archive."""
     sites = [s for s in newsroom.sites if run == "full" or s.kind == "fast"]
     with tempfile.TemporaryDirectory(prefix=f"soak-{run}-") as tmp:
         newsroom.log()  # start the request log afresh
-        child = run_harvester(run, sites, args, Path(tmp), newsroom.pid)
+        child = run_harvester(
+            run, sites, args, Path(tmp), newsroom.pid, processes=processes, fleet=fleet
+        )
         served = newsroom.log()
         root = Path(tmp) / "archive"
         state = archive_state(root)
         warc = warc_duplicates(root)
     drained = child["stopped_at"] is None
     checks = correctness(sites, state, served, drained)
+    held = throughput(sites, state, served, args.timeout, args.workers * processes)
     return {
         "run": run,
+        "processes": processes,
+        "codes": child.get("codes", [child["code"]]),
+        "workers": child.get("workers", []),
+        "efficiency": efficiency(child, held),
         "outlets": dict(Counter(s.kind for s in sites)),
         "wall_s": child["end"] - child["start"],
         "drained": drained,
         "exit_after_stop_s": None if drained else child["end"] - child["stopped_at"],
         "exit_code": child["code"],
         "stats": child["stats"],
-        "throughput": throughput(sites, state, served, args.timeout, args.workers),
+        "throughput": held,
         "rss": rss_summary(child["samples"], len(sites)),
         "cpu_cores": cpu_cores(child["samples"]),
         "correctness": checks,
@@ -888,7 +1341,10 @@ def measure(run: str, newsroom: Newsroom, args: argparse.Namespace) -> dict[str,
         "progress": child["progress"],
         "samples": child["samples"],
         "trace": child.get("trace") or {},
-        "ok": warc["duplicate_responses"] == 0 and all(c["ok"] for c in checks.values()),
+        "ok": warc["duplicate_responses"] == 0
+        and all(c["ok"] for c in checks.values())
+        and (child.get("placement") or {}).get("overlap_s", 0.0) < 1e-6
+        and all(code == 0 for code in child.get("codes", [0])),
     }
 
 
@@ -923,6 +1379,142 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _correctness_lines(runs: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| run | kind | articles | archived | pending | given up | not discovered | lost "
+        "| listed twice | captured twice | fetched twice | duplicate responses |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in runs:
+        for n, (kind, c) in enumerate(r["correctness"].items()):
+            dups = str(r["warc"]["duplicate_responses"]) if n == 0 else "″"
+            lines.append(
+                f"| {r['label']} | {kind} | {c['articles']} | {c['archived']} | {c['pending']} "
+                f"| {c['given_up']} | {c['not_discovered']} | {c['lost']} "
+                f"| {c['listed_twice']} | {c['captured_twice']} | {c['fetched_twice']} "
+                f"| {dups} |"
+            )
+    return lines
+
+
+def _settings_line(args: argparse.Namespace) -> str:
+    return (
+        f"{args.outlets} outlets x {args.per_outlet} articles; slow {args.slow_share:.0%} "
+        f"(articles after {args.slow_delay:g} s), silent {args.silent_share:.0%} (articles never "
+        f"answered); per-host delay {args.delay:g} s, timeout {args.timeout:g} s, deadline "
+        f"{args.deadline:g} s, {args.workers} workers per process, retries {args.retries} after "
+        f"{args.retry_delay:g} s; template_cache "
+        f"{'default' if args.template_cache is None else args.template_cache}; "
+        + (f"each run stopped after {args.seconds:g} s." if args.seconds else "runs until drained.")
+    )
+
+
+def summarise_processes(runs: list[dict[str, Any]], sides: list[int]) -> dict[str, Any]:
+    """Per number of processes: median pages/s and CPU per page; the speed-up over the first
+    side; the share of the machine's ceiling, against each side's own CPU per page and against
+    the first side's (what the cores could do at the one-process cost per page)."""
+    by: dict[int, dict[str, Any]] = {}
+    for n in sides:
+        mine = [r for r in runs if r["processes"] == n]
+        rates = [r["throughput"]["pages_per_s"] or 0.0 for r in mine]
+        per_page = [r["efficiency"].get("cpu_ms_per_page") or 0.0 for r in mine]
+        shares = [r["efficiency"].get("placement_share") for r in mine]
+        by[n] = {
+            "pages_per_s": statistics.median(rates),
+            "cpu_ms_per_page": statistics.median(per_page),
+            "placement_share": statistics.median(shares) if None not in shares else None,
+        }
+    first = by[sides[0]]
+    cores = float(os.cpu_count() or 1)
+    for row in by.values():
+        row["speedup"] = row["pages_per_s"] / first["pages_per_s"] if first["pages_per_s"] else None
+        own = cores * 1000 / row["cpu_ms_per_page"] if row["cpu_ms_per_page"] else None
+        base = cores * 1000 / first["cpu_ms_per_page"] if first["cpu_ms_per_page"] else None
+        row["ceiling_pages_per_s"] = own
+        row["share_of_ceiling"] = row["pages_per_s"] / own if own else None
+        row["first_side_ceiling_pages_per_s"] = base
+        row["share_of_first_side_ceiling"] = row["pages_per_s"] / base if base else None
+    top = by[max(sides)]
+    return {
+        "sides": by,
+        "target": CEILING_TARGET,
+        "target_met": (top["share_of_ceiling"] or 0.0) >= CEILING_TARGET,
+        "invariants_held": all(r["ok"] for r in runs),
+    }
+
+
+def process_table(
+    runs: list[dict[str, Any]], summary: dict[str, Any], args: argparse.Namespace
+) -> str:
+    """The Markdown report of ``--compare-processes``: rate and cost per run, correctness,
+    then the comparison."""
+    lines = [
+        "| run | wall (s) | archived | window (s) | pages/s "
+        "| CPU cores in the window: ours + newsroom + others "
+        "| CPU ms per page: window / whole run "
+        "| ceiling: cores / CPU per page (pages/s) | achieved share: of cores / of cores left "
+        "| placement held: share of window / ms per article / ms waited | exit codes |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in runs:
+        t, e = r["throughput"], r["efficiency"]
+        placement = (
+            f"{e['placement_share']:.0%} / {e['placement_hold_ms']:.1f} / "
+            f"{e['placement_wait_ms']:.1f}"
+            if "placement_share" in e
+            else "-"
+        )
+        lines.append(
+            f"| {r['label']} | {r['wall_s']:.1f}{_stopped(r)} "
+            f"| {t['fast_archived']}/{t.get('fast_articles', '-')} "
+            f"| {_fmt(t['window_s'], '.1f')} | {_fmt(t['pages_per_s'], '.1f')} "
+            f"| {e['ours_cores']:.2f} + {e['newsroom_cores']:.2f} + {e['others_cores']:.2f} "
+            f"of {e['cores']:.0f} "
+            f"| {e['cpu_ms_per_page']:.1f} / {e['cpu_ms_per_page_run']:.1f} "
+            f"| {_fmt(e['ceiling_pages_per_s'], '.1f')} | {_fmt(e['share_of_ceiling'], '.0%')} / "
+            f"{_fmt(e['share_of_left'], '.0%')} "
+            f"| {placement} | {' '.join(map(str, r['codes']))} |"
+        )
+    lines += ["", *_correctness_lines(runs), ""]
+    sides = summary["sides"]
+    first = min(sides)
+    for n, row in sides.items():
+        lines.append(
+            f"- {n} process(es): {row['pages_per_s']:.1f} pages/s"
+            + (f" (medians of {args.repeat})" if args.repeat > 1 else "")
+            + f", {row['cpu_ms_per_page']:.1f} CPU ms per page, speed-up over {first}: "
+            f"**{_fmt(row['speedup'], '.2f')}**; share of the ceiling at its own CPU per page "
+            f"({_fmt(row['ceiling_pages_per_s'], '.1f')} pages/s): "
+            f"**{_fmt(row['share_of_ceiling'], '.0%')}**, at {first}-process CPU per page "
+            f"({_fmt(row['first_side_ceiling_pages_per_s'], '.1f')} pages/s): "
+            f"{_fmt(row['share_of_first_side_ceiling'], '.0%')}"
+        )
+    held = "held" if summary["invariants_held"] else "BROKEN"
+    lines += [
+        f"- target: {max(sides)} processes within {CEILING_TARGET:.0%} of cores / CPU per page: "
+        f"**{'met' if summary['target_met'] else 'not met'}**",
+        f"- no article lost or duplicated, placement sections never overlapping, every process "
+        f"exiting 0: **{held}**",
+    ]
+    for r in runs:
+        w, p, e = r["warc"], r["politeness"], r["efficiency"]
+        lines.append(
+            f"- {r['label']}: {w['records'].get('response', 0)} response records in "
+            f"{w['files']} WARC file(s); robots.txt per host "
+            f"{'/'.join(map(str, p['robots_per_host']))}, most at once per host "
+            f"{p['max_concurrent_per_host']}, shortest gap {_fmt(p['min_gap_s'], '.3f')} s"
+            + (
+                f"; placement sections {e['placement_count']}, overlapping "
+                f"{e['placement_overlap_s']:.3f} s"
+                if "placement_count" in e
+                else ""
+            )
+            + f"; newsroom {e['newsroom_ms_per_page']:.1f} CPU ms per page"
+        )
+    lines += ["", _settings_line(args)]
+    return "\n".join(lines)
+
+
 def table(runs: list[dict[str, Any]], summary: dict[str, Any], args: argparse.Namespace) -> str:
     """The Markdown report: throughput and memory, then correctness, then the verdicts."""
     lines = [
@@ -950,21 +1542,7 @@ def table(runs: list[dict[str, Any]], summary: dict[str, Any], args: argparse.Na
             f"| {x['first_quarter_mb']:.0f} / {x['last_quarter_mb']:.0f} "
             f"| {rss['threads'][0]}-{rss['threads'][1]} | {rss['fds'][0]}-{rss['fds'][1]} |"
         )
-    lines += [
-        "",
-        "| run | kind | articles | archived | pending | given up | not discovered | lost "
-        "| listed twice | captured twice | fetched twice | duplicate responses |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for r in runs:
-        for n, (kind, c) in enumerate(r["correctness"].items()):
-            dups = str(r["warc"]["duplicate_responses"]) if n == 0 else "″"
-            lines.append(
-                f"| {r['label']} | {kind} | {c['articles']} | {c['archived']} | {c['pending']} "
-                f"| {c['given_up']} | {c['not_discovered']} | {c['lost']} "
-                f"| {c['listed_twice']} | {c['captured_twice']} | {c['fetched_twice']} "
-                f"| {dups} |"
-            )
+    lines += ["", *_correctness_lines(runs)]
     med = summary["median_fast_pages_per_s"]
     growth = ", ".join(f"{r['label']} {r['rss']['main']['growth']:+.1%}" for r in runs)
     held = "held" if summary["invariants_held"] else "BROKEN"
@@ -1010,18 +1588,8 @@ def table(runs: list[dict[str, Any]], summary: dict[str, Any], args: argparse.Na
             f"fast answers per 5 s: "
             f"{' '.join(map(str, r['throughput'].get('fast_answers_per_5s', [])))}"
         )
-    lines += [
-        "",
-        f"{args.outlets} outlets x {args.per_outlet} articles; slow {args.slow_share:.0%} "
-        f"(articles after {args.slow_delay:g} s), silent {args.silent_share:.0%} (articles never "
-        f"answered); per-host delay {args.delay:g} s, timeout {args.timeout:g} s, deadline "
-        f"{args.deadline:g} s, {args.workers} workers, retries {args.retries} after "
-        f"{args.retry_delay:g} s; template_cache "
-        f"{'default' if args.template_cache is None else args.template_cache}; "
-        + (
-            f"each run stopped after {args.seconds:g} s." if args.seconds else "runs until drained."
-        ),
-    ]
+    processes = f"{args.processes} harvester processes per run; " if args.processes > 1 else ""
+    lines += ["", processes + _settings_line(args)]
     return "\n".join(lines)
 
 
@@ -1083,8 +1651,43 @@ def _parser() -> argparse.ArgumentParser:
         help="write the full results to OUT (tables still printed); bare --json: JSON on stdout",
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="harvester processes per run, sharing one --once round (1: run_daemon in the run's "
+        "child, as before)",
+    )
+    parser.add_argument(
+        "--compare-processes",
+        metavar="N,M",
+        help="instead of baseline/full: one run per process count on every outlet, e.g. 1,2 "
+        "(each through N worker processes)",
+    )
+    parser.add_argument(
+        "--via-cli",
+        action="store_true",
+        help="start `python -m harvester run --once --processes N --config FILE` instead of N "
+        "worker processes of this script (placement sections are then not timed)",
+    )
     parser.add_argument("--harvest", metavar="PLAN", help=argparse.SUPPRESS)
+    parser.add_argument("--harvest-worker", nargs=2, metavar=("PLAN", "K"), help=argparse.SUPPRESS)
     return parser
+
+
+def _process_counts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[int]:
+    """The process counts of ``--compare-processes`` (empty without it)."""
+    if not 1 <= args.processes <= 64:
+        parser.error("need 1 <= --processes <= 64")
+    if not args.compare_processes:
+        return []
+    try:
+        sides = [int(n) for n in args.compare_processes.split(",")]
+    except ValueError:
+        parser.error("--compare-processes: a comma-separated list of numbers, e.g. 1,2")
+    if not sides or not all(1 <= n <= 64 for n in sides) or len(set(sides)) != len(sides):
+        parser.error("--compare-processes: distinct numbers between 1 and 64, e.g. 1,2")
+    return sides
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1092,6 +1695,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.harvest:
         return _harvest(args.harvest)
+    if args.harvest_worker:
+        plan, index = args.harvest_worker
+        return _harvest_worker(plan, int(index))
+    sides = _process_counts(parser, args)
     if not 1 <= args.outlets <= 254 * 253 or not 1 <= args.per_outlet <= 200 or args.repeat < 1:
         parser.error("need 1 <= --outlets <= 64262, 1 <= --per-outlet <= 200, --repeat >= 1")
     shares = (args.slow_share, args.silent_share)
@@ -1112,23 +1719,35 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     try:
         for k in range(args.repeat):
-            for name in RUNS if k % 2 == 0 else RUNS[::-1]:
-                r = measure(name, newsroom, args)
-                r["label"] = name if args.repeat == 1 else f"{name} {k + 1}"
+            if sides:
+                # every side through the same path: N worker processes sharing one round
+                plan = [("full", n, True) for n in (sides if k % 2 == 0 else sides[::-1])]
+            else:
+                order = RUNS if k % 2 == 0 else RUNS[::-1]
+                plan = [(name, args.processes, False) for name in order]
+            for name, processes, fleet in plan:
+                r = measure(name, newsroom, args, processes=processes, fleet=fleet)
+                label = f"{processes} process{'es' if processes > 1 else ''}" if sides else name
+                r["label"] = label if args.repeat == 1 else f"{label} {k + 1}"
                 runs.append(r)
                 t = r["throughput"]
                 say(
                     f"{r['label']}: {r['wall_s']:.1f} s, fast {t['fast_archived']} archived at "
-                    f"{_fmt(t['pages_per_s'], '.1f')} pages/s, RSS peak "
-                    f"{r['rss']['main']['peak_mb']:.0f} MB, invariants "
+                    f"{_fmt(t['pages_per_s'], '.1f')} pages/s, "
+                    f"{_fmt(r['efficiency'].get('cpu_ms_per_page'), '.1f')} CPU ms per page, "
+                    f"RSS peak {r['rss']['main']['peak_mb']:.0f} MB, invariants "
                     f"{'held' if r['ok'] else 'BROKEN'}"
                 )
     finally:
         newsroom.close()
-    summary = summarise(runs)
+    summary = summarise_processes(runs, sides) if sides else summarise(runs)
     result = {
         "environment": _environment(),
-        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "serve", "harvest")},
+        "settings": {
+            k: v
+            for k, v in vars(args).items()
+            if k not in ("json", "serve", "harvest", "harvest_worker")
+        },
         "rlimit_nofile": [soft, hard],
         "summary": summary,
         "runs": runs,
@@ -1138,7 +1757,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
         return code
     print(f"Environment: {_environment()}\n")
-    print(table(runs, summary, args))
+    print(process_table(runs, summary, args) if sides else table(runs, summary, args))
     if args.json:
         out = Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -101,8 +101,12 @@ LEASE = 30.0
 LEASE_RENEW = 10.0
 # How often an idle writer asks the catalog for URLs no live writer holds, and checks for dead
 # writers of this machine.
-CLAIM_EVERY = 0.5
+CLAIM_EVERY = 0.2
+# URLs of one host taken per claim (times per_host_connections).
+CLAIM_PER_HOST = 4
 REAP_EVERY = 10.0
+# How soon a `run --once` writer asks again about an outlet another writer is polling.
+LEASE_RECHECK = 2.0
 # A writer holds at most this many URLs per worker (in memory, leased), so the fleet shares.
 HELD_PER_WORKER = 2
 # HTTP statuses worth trying again later.
@@ -246,16 +250,16 @@ class Crawler:
     def claim(self) -> int:
         """Lease the pending URLs no live writer holds, up to what this writer's workers can
         work soon, into the in-memory frontier; returns how many."""
-        counts = self.frontier.counts()
-        fetch = self._settings.fetch
-        room = HELD_PER_WORKER * fetch.workers - counts["queued"] - counts["in_flight"]
+        room = self._room()
         if room <= 0 or self.stopping.is_set():
             return 0
         items = self._catalog.frontier_claim(
             self.owner,
             now=self._now(),
             limit=room,
-            per_host=fetch.per_host_connections,
+            # a few per host and claim: enough to keep a host busy, little enough that every
+            # writer gets a share of the hosts
+            per_host=CLAIM_PER_HOST * self._settings.fetch.per_host_connections,
             lease=LEASE,
         )
         return self.frontier.add(items)
@@ -299,23 +303,30 @@ class Crawler:
         known = self._catalog.frontier_known(urls, now)
         seen = known | self._catalog.captured([u for u in urls if u not in known])
         new = [u for u in urls if u not in seen][:MAX_NEW_PER_POLL]
-        queued = self._catalog.frontier_add(
-            [
-                FrontierItem(
-                    url=u,
-                    host=_host(u),
-                    outlet=outlet,
-                    discovery=items[u].to_json(),
-                    added=now,
-                    not_before=now,
-                )
-                for u in new
-            ],
-            owner=self.owner,
-            lease=LEASE,
-        )
-        self.frontier.add(queued)
-        return [i.url for i in queued]
+        found = [
+            FrontierItem(
+                url=u,
+                host=_host(u),
+                outlet=outlet,
+                discovery=items[u].to_json(),
+                added=now,
+                not_before=now,
+            )
+            for u in new
+        ]
+        # This writer keeps what its workers can work soon; the rest is left unleased for any
+        # writer of the fleet with room (this one included) to claim.
+        room = max(0, self._room())
+        kept = self._catalog.frontier_add(found[:room], owner=self.owner, lease=LEASE)
+        left = self._catalog.frontier_add(found[room:])
+        self.frontier.add(kept)
+        return [i.url for i in (*kept, *left)]
+
+    def _room(self) -> int:
+        """How many more URLs this writer's workers can work soon (HELD_PER_WORKER each)."""
+        counts = self.frontier.counts()
+        held = counts["queued"] + counts["in_flight"]
+        return HELD_PER_WORKER * self._settings.fetch.workers - held
 
     # -- workers ------------------------------------------------------------------------------
 
@@ -491,7 +502,7 @@ class Crawler:
             claimed = self._catalog.poll_claim(
                 outlet.name,
                 self.owner,
-                due_by=self._now() + 1.0,
+                due_by=self._now(),
                 lease=LEASE,
                 round_start=self.round_start,
             )
@@ -726,6 +737,17 @@ class Crawler:
         )
         return fleet.idle
 
+    def round_left(self, outlet: str) -> bool:
+        """Whether ``outlet`` is still to be polled in this round (not polled since its start,
+        or being polled by a live lease)."""
+        left = self._catalog.fleet_due(
+            outlets=[outlet],
+            round_start=self.round_start if self.round_start is not None else 0.0,
+            horizon=0.0,
+            owner=self.owner,
+        )
+        return left.outlets_left > 0
+
     def release(self) -> None:
         """Give back every lease this writer holds (it is stopping): other writers take its
         pending URLs at once instead of after LEASE seconds."""
@@ -878,8 +900,21 @@ def _run_once(settings: Settings, crawler: Crawler) -> int:
     others: list[str] = []
 
     def elsewhere(outlet: Outlet) -> None:
-        with lock:
-            others.append(outlet.name)
+        # Polled in this round by another writer: done. Being polled by one (its lease is
+        # live): ask again shortly, since that writer may die before it finishes.
+        try:
+            left = crawler.round_left(outlet.name)
+        except ArchiveError:
+            left = True
+        if not left:
+            with lock:
+                others.append(outlet.name)
+        elif not crawler.stopping.is_set():
+            timer = threading.Timer(
+                LEASE_RECHECK, crawler.submit_poll, args=(outlet, done(outlet), elsewhere)
+            )
+            timer.daemon = True
+            timer.start()
 
     for outlet in settings.outlets:
         crawler.submit_poll(outlet, done(outlet), elsewhere)

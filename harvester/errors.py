@@ -8,7 +8,7 @@
     ├── NotAnArticleError          fetched fine but the page is not an article; exit 3
     ├── DiscoveryError             a feed, sitemap or section page is unparsable or unsafe
     └── ArchiveError               the archive could not be read or written (disk, catalog); exit 6
-        ├── ArchiveLockedError     another process holds the archive's writer lock
+        ├── ArchiveLockedError     rebuild-index holds the archive alone, or writers keep it from it
         └── ArchiveUnavailableError  no space left, or the catalog is locked: the daemon pauses
                                    fetching and tries again instead of stopping
 

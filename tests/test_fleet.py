@@ -634,10 +634,10 @@ def test_an_outlet_polled_during_a_writers_round_is_not_polled_again_by_it(
     end.)"""
     a_round = time.time() - 10
     b_round = a_round + 1
+    polled = time.time()  # A claims (due_by is the claimer's now) and polls it now
     assert catalog.poll_claim(
-        "Courier", "wa00000000a", due_by=a_round, lease=LEASE, round_start=a_round
+        "Courier", "wa00000000a", due_by=polled, lease=LEASE, round_start=a_round
     )
-    polled = time.time()
     catalog.save_outlet_state(
         OutletState(outlet="Courier", last_poll="2026-06-02T10:00:00+00:00", next_poll=polled)
     )

@@ -234,8 +234,10 @@ class Catalog(Protocol):
         self, outlet: str, owner: str, *, due_by: float, lease: float, round_start: float | None
     ) -> bool:
         """Lease ``outlet``'s next poll to ``owner`` if it is due (its ``next_poll`` is at most
-        ``due_by``; with ``round_start``: it was not polled since then) and no live lease holds
-        it. True when the caller should poll it now."""
+        ``due_by``, the caller's now; with ``round_start``: no poll started since then) and no
+        live lease holds it. True when the caller should poll it now. The poll counts as made
+        at ``due_by`` once :meth:`save_outlet_state` records it (an abandoned claim counts for
+        nothing)."""
         ...
 
     def validators(self, url: str) -> Validators | None:

@@ -589,7 +589,7 @@ class SqlCatalog(Closeable):
                 (
                     owner,
                     lease,
-                    round_start if round_start is not None else due_by,
+                    due_by,  # the poll counts as of now (the caller's clock) once it ends
                     outlet,
                     owner,
                     int(round_start is not None),
