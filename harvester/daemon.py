@@ -67,7 +67,14 @@ from harvester.models import (
 from harvester.pipeline import Harvester
 from harvester.warc.records import payload_digest
 
-__all__ = ["Crawler", "PollReport", "backoff_delay", "next_interval", "run_daemon"]
+__all__ = [
+    "Crawler",
+    "PollReport",
+    "backoff_delay",
+    "next_interval",
+    "run_daemon",
+    "stop_signals",
+]
 
 log = logging.getLogger("harvester.daemon")
 
@@ -820,7 +827,7 @@ def _log_report(report: PollReport, next_in: float | None = None) -> None:
 
 
 @contextmanager
-def _signals(on_signal: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+def stop_signals(on_signal: Callable[[int, FrameType | None], None]) -> Iterator[None]:
     """SIGTERM/SIGINT handlers for the main thread (not installable from other threads)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -865,7 +872,7 @@ def run_daemon(
             )
             crawler.stop()
 
-        with _signals(on_signal):
+        with stop_signals(on_signal):
             if stop_requested is not None and stop_requested.is_set():
                 log.info("stop requested while starting: stopping")
                 crawler.stop()

@@ -27,8 +27,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from types import FrameType
+
+from harvester.daemon import stop_signals
 
 __all__ = ["run_processes"]
 
@@ -55,16 +57,6 @@ def _start(argv: Sequence[str], n: int) -> subprocess.Popen[bytes]:
         command,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads run in the supervisor yet)
     )
-
-
-@contextlib.contextmanager
-def _signals(on_signal: Callable[[int, FrameType | None], None]) -> Iterator[None]:
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _worst(codes: Sequence[int]) -> int:
@@ -166,7 +158,7 @@ def run_processes(
             log.info("received %s: stopping the worker processes", signal.Signals(signum).name)
             workers.stop()
 
-    with _signals(on_signal):
+    with stop_signals(on_signal):
         workers = _Workers(child, processes, once=once)
         log.info("supervising %d worker processes", processes)
         while workers.step():
