@@ -33,7 +33,7 @@ from pathlib import Path
 
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.errors import ArchiveError
-from harvester.warc.reconcile import WarcIndexer
+from harvester.warc.reconcile import WarcIndexer, warc_files_in_order
 from harvester.warc.repair import repair_open_files
 from harvester.writers import exclusive
 
@@ -85,7 +85,7 @@ def rebuild_catalog(
         building = root / (CATALOG_NAME + ".rebuild")
         for leftover in root.glob(CATALOG_NAME + ".rebuild*"):
             leftover.unlink()
-        files = sorted((root / "warc").rglob("*.warc.gz"))
+        files = warc_files_in_order(root)
         with SqliteCatalog(building) as catalog:
             indexer = WarcIndexer(root, catalog, is_wire)
             for n, path in enumerate(files, 1):

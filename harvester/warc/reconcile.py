@@ -32,9 +32,26 @@ from harvester.errors import ArchiveError
 from harvester.models import Evidence, ExportRecord
 from harvester.warc.records import payload_digest
 
-__all__ = ["Reconciled", "WarcIndexer", "reconcile_catalog", "scan_captures"]
+__all__ = ["Reconciled", "WarcIndexer", "reconcile_catalog", "scan_captures", "warc_files_in_order"]
 
 log = logging.getLogger("harvester.warc")
+
+
+def warc_files_in_order(root: Path) -> list[Path]:
+    """The closed WARC files under ``root/warc`` in the order they were written: by the UTC
+    time in their names (``<prefix>-<utc>-<serial>-...``), then by when each was last written
+    (files of different writers started in the same second), then by name."""
+
+    def key(path: Path) -> tuple[str, int, str]:
+        parts = path.name.split("-")
+        stamp = next((p for p in parts if len(p) == 14 and p.isdigit()), "")
+        try:
+            written = path.stat().st_mtime_ns
+        except OSError:
+            written = 0
+        return stamp, written, path.name
+
+    return sorted((p for p in (root / "warc").rglob("*.warc.gz") if p.is_file()), key=key)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +105,7 @@ def reconcile_catalog(
     complete = catalog.complete_warc_files()
     pending = [
         path
-        for path in sorted((root / "warc").rglob("*.warc.gz"))
+        for path in warc_files_in_order(root)
         if path.relative_to(root).as_posix() not in complete
     ]
     if len(pending) > 1:
