@@ -77,6 +77,8 @@ bench: venv
 	$(BIN)/python bench/kill_trials.py --trials 100
 	$(BIN)/python bench/template_book.py
 	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/placement.py
+	$(BIN)/python bench/fleet.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
