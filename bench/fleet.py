@@ -31,7 +31,8 @@ Measured per side, from the catalog and the servers' logs:
   carries its writer's id);
 * **stories**: whether the partition (each story as the set of its members' final URLs; story
   ids depend on arrival order) and each story's original (the URL its members name) equal the
-  one-daemon side's, and, for the invented newsroom, the truth (each wire story with its
+  first side's (by default one daemon; the last side, one daemon again, is the control for
+  arrival order), and, for the invented newsroom, the truth (each wire story with its
   copies; local stories alone; the wire's page the original);
 * **wall time**: from the start of the daemons to the last exit; each daemon's exit code, and
   any daemon still running after ``--timeout`` (killed, and reported);
@@ -48,8 +49,9 @@ Run from the repository root (needs PostgreSQL's server programs: ``make deps``)
     .venv/bin/python bench/fleet.py --json bench/results/fleet.json
 
 Progress goes to stderr and the Markdown tables to stdout. Exit 1 when a side lost or
-duplicated an article, broke politeness, disagreed with the one-daemon side or left a daemon
-running; else 0.
+duplicated an article, broke politeness or left a daemon running; else 0. Stories that differ
+from the first side's are reported, not judged: placement depends on arrival order, with one
+daemon as with several (bench/README.md).
 """
 
 from __future__ import annotations
@@ -503,11 +505,10 @@ def ok(side: dict[str, Any]) -> bool:
         and side["missing_count"] == 0
         and side["listed_twice"] == 0
         and side["captured_twice"] == 0
+        and side["fetched_twice"] == 0  # the newsroom never fails: no retry is due
         and p["max_concurrent_per_host"] <= 1
         and p["gaps_short_of_delay"] == 0
         and set(p["robots_per_host"]) == {1}
-        and side.get("same_partition", True)
-        and side.get("same_originals", True)
     )
 
 

@@ -28,12 +28,18 @@ call is not counted twice); catalog transactions are counted the same way.
 
 Input: ``bench/dedup_index.py``'s corpus (a Zipf vocabulary, 150-500-word articles, about 10%
 near-copies of one of the 20,000 articles before them: edited, truncated or both), on 200
-invented outlets. The catalog is first filled with ``window`` articles (docs and article rows,
-each copy in its source's story, fetched over the last days, so every one is in the 30-day
-window) through the catalog's own ``put_doc`` and ``add_article``; a fresh ``StoryBook`` then
-loads them, as a daemon does at start. Then ``--articles`` new articles (the corpus's next
-ones: new stories and near-copies of docs in the window) are placed and timed. The windows
-grow in one catalog: 1k, then filled up to 10k, then to 50k.
+invented outlets, generated and fingerprinted on every core before anything is timed. The
+catalog is first filled with ``window`` articles (docs and article rows, each copy in its
+source's story, fetched over the last days, so every one is in the 30-day window) through the
+catalog's own ``put_doc`` and ``add_article``, 2,000 to a transaction; PostgreSQL's tables are
+then analyzed (what autovacuum does a while after a table grows; ``--no-analyze`` skips it,
+see bench/README.md for why it matters). A fresh ``StoryBook`` loads them, as a daemon does at
+start. Then 5 articles warm up, and ``--articles`` new articles (the corpus's next ones: new
+stories and near-copies of docs in the window) are placed and timed. The windows grow in one
+catalog: 1k, then filled up to 10k, then to 50k.
+
+``--busy-threads N`` runs N threads beside the placing one, each busy in Python half the time:
+the GIL contention a daemon's placing thread meets among its fetch workers and pollers.
 
 Peers, in the same process on the same texts: ``fingerprint()`` alone, and
 ``CandidateIndex.query`` alone on the loaded book's index (the pure parts of placement); the
@@ -49,6 +55,7 @@ Run from the repository root::
     .venv/bin/python bench/placement.py                          # 1k, 10k, 50k; both engines
     .venv/bin/python bench/placement.py --windows 1000,5000 --engines sqlite --articles 200
     .venv/bin/python bench/placement.py --json bench/results/placement.json
+    .venv/bin/python bench/placement.py --windows 1000 --engines sqlite --busy-threads 2
 
 Progress goes to stderr and the Markdown table to stdout.
 """
@@ -84,6 +91,7 @@ ARTICLES = 300
 OUTLETS = 200
 SPACING = 10.0  # seconds between filled articles: 50k span ~6 days, inside the 30-day window
 LIMIT = 50  # StoryBook's MAX_CANDIDATES, for the query peer
+BUSY_WORK = 0.001  # --busy-threads: seconds of work, then as long asleep
 PARTS = ("lock", "fingerprint", "place", "query", "resolve", "write", "re_resolve")
 
 
@@ -230,7 +238,15 @@ def one_transaction(catalog: Any) -> Iterator[None]:
 class Bench:
     """One engine's archive: the store, the corpus, and the articles filled in so far."""
 
-    def __init__(self, root: Path, catalog: str | None, corpus: list[Article], now: float) -> None:
+    def __init__(
+        self,
+        root: Path,
+        catalog: str | None,
+        corpus: list[Article],
+        now: float,
+        *,
+        analyze: bool = True,
+    ) -> None:
         from harvester.clock import SystemClock
         from harvester.storage import ArchiveStore
 
@@ -238,6 +254,8 @@ class Bench:
         self.store = ArchiveStore(self.settings.archive, self.settings.fetch, clock=SystemClock())
         self.corpus = corpus
         self.now = now
+        self.catalog_url = catalog
+        self.analyze = analyze
         self.filled = 0  # corpus articles 0 .. filled-1 are in the catalog
         self.stories: dict[int, str] = {}
 
@@ -274,6 +292,13 @@ class Bench:
             if a // 10_000 != min(upto, a + 2_000) // 10_000:
                 say(f"  filled {min(upto, a + 2_000):,} in {time.monotonic() - started:.0f} s")
         self.filled = max(self.filled, upto)
+        if self.analyze and self.catalog_url:
+            # What autovacuum does a while after a table grows: without it, catch-up's
+            # "placed > ?" runs as a full scan of docs (see bench/README.md)
+            import psycopg
+
+            with psycopg.connect(self.catalog_url, autocommit=True) as conn:
+                conn.execute("ANALYZE")
         return time.monotonic() - started
 
     def _fill_one(self, i: int, t: float) -> None:
@@ -392,17 +417,21 @@ class Bench:
 
 @contextlib.contextmanager
 def busy(threads: int) -> Iterator[None]:
-    """``threads`` threads spinning in pure Python meanwhile: the placing thread has to win the
-    GIL back after every catalog call and fsync, as it does in a daemon among its fetch
-    workers, pollers and lease thread."""
+    """``threads`` threads each running Python half the time meanwhile (1 ms of work, then
+    1 ms asleep): the placing thread has to win the GIL back after every catalog call and
+    fsync, as it does in a daemon among its fetch workers, pollers and lease thread. (Threads
+    that never sleep are far worse: every GIL hand-back then waits out the 5 ms switch
+    interval.)"""
     import threading
 
     done = threading.Event()
 
     def spin() -> None:
-        n = 0
         while not done.is_set():
-            n += 1
+            until = time.perf_counter() + BUSY_WORK
+            while time.perf_counter() < until:
+                pass
+            time.sleep(BUSY_WORK)
 
     spinners = [threading.Thread(target=spin, daemon=True) for _ in range(threads)]
     for thread in spinners:
@@ -515,13 +544,15 @@ def run_engine(
 ) -> list[dict[str, Any]]:
     rows = []
     with tempfile.TemporaryDirectory(prefix=f"placement-{name}-", dir=args.dir) as tmp:
-        bench = Bench(Path(tmp) / "archive", catalog, corpus, now=time.time())
+        bench = Bench(Path(tmp) / "archive", catalog, corpus, now=time.time(), analyze=args.analyze)
         try:
             for window in args.windows:
                 say(f"{name}: window {window:,}")
                 row = measure_window(bench, window, args, say)
-                row["engine"] = name + (
-                    f", {args.busy_threads} busy threads" if args.busy_threads else ""
+                row["engine"] = (
+                    name
+                    + (f", {args.busy_threads} busy threads" if args.busy_threads else "")
+                    + (", not analyzed" if catalog and not args.analyze else "")
                 )
                 rows.append(row)
                 say(
@@ -608,7 +639,13 @@ def _parser() -> argparse.ArgumentParser:
         "--busy-threads",
         type=int,
         default=0,
-        help="threads spinning in Python while placing (0): the GIL contention of a daemon",
+        help="threads running Python half the time while placing (0): a daemon's GIL contention",
+    )
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="PostgreSQL: do not ANALYZE after filling (as before autovacuum gets to it)",
     )
     parser.add_argument("--dir", default=None, help="where the archive goes (the temp dir)")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")

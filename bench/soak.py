@@ -72,6 +72,26 @@ Measured per run, from the servers' request logs (``time.monotonic`` is system-w
 * politeness as the servers saw it: robots.txt fetches per host, most requests at once to one
   host, shortest gap between two requests to one host.
 
+Several processes (``--processes N``, and ``--compare-processes 1,2``, which replaces the
+baseline/full pair by one run per process count, each on every outlet): the run's child starts
+N worker processes of this script (``--harvest-worker``), each running what ``harvester run
+--processes 1 --once --round-start T`` runs (``run_daemon(settings, once=True,
+round_start=T)``, T shared), with every ``Catalog.placement()`` section timed by wrapping the
+engines' ``placement`` from outside; ``--via-cli`` starts ``python -m harvester run --once
+--processes N --config FILE`` instead (its supervisor, then its workers; the sections are then
+not timed). ``--compare-processes`` runs every side this way, one process included. CPU counts
+every process of ours: a sampler outside them (every 0.5 s) adds up, per worker, the CPU of
+every live process of its tree (the forkserver and the extraction workers, and the children
+each reaped), kept at its highest, or ``os.wait4``'s rusage once the worker is waited for if
+that is higher. Reported per run: pages/s over the fast window; cores busy in that window,
+ours, the newsroom's and the rest of the machine's; CPU ms per page in the window (and over the
+whole run, start-up included); the machine's ceiling, cores / CPU per page, and the share of it
+reached (which is also our busy cores / cores), beside the share of the cores the machine's
+other work left; the placement sections' share of the window, ms held and ms waited per
+article, and whether two were ever held at once (must not be). The comparison gives each
+side's speed-up over the first and its share of the ceiling at its own and at the first side's
+CPU per page; the target is the largest side within 80% of the ceiling.
+
 Run from the repository root (needs psutil: the ``bench`` extra; no network, no shared data)::
 
     .venv/bin/python bench/soak.py                          # 1,000 outlets x 5, about 5 min
@@ -79,6 +99,8 @@ Run from the repository root (needs psutil: the ``bench`` extra; no network, no 
     .venv/bin/python bench/soak.py --seconds 60             # each run stopped after 60 s
     .venv/bin/python bench/soak.py --repeat 3               # three pairs, medians, ~15 min
     .venv/bin/python bench/soak.py --json bench/results/soak.json  # table + full JSON
+    .venv/bin/python bench/soak.py --outlets 300 --per-outlet 5 --slow-share 0 \
+        --silent-share 0 --compare-processes 1,2 --repeat 2     # every core, ~2.5 min
 
 Progress goes to stderr, the Markdown tables to stdout. Exit 1 when a correctness invariant
 broke (lost or duplicated articles), else 0: throughput and RSS are reported, not judged.
@@ -761,15 +783,20 @@ class _FleetWatch:
                 return {"archived": float(archived), "polled": float(polled)}
         return {}
 
-    def _sample(self) -> dict[str, float]:
+    def _sample(self) -> dict[str, float] | None:
+        """One sample; None while any process has exited (its memory and threads would be
+        missing from the sums; the CPU totals are kept all the same)."""
         import psutil
 
-        rss = rss_anon = kids_rss = threads = fds = 0
+        rss = rss_anon = kids_rss = threads = fds = live = 0
         for n, top in enumerate(self._tops):
             try:
+                if top.status() == psutil.STATUS_ZOMBIE:
+                    continue  # exited, not yet waited for: its last values stand
                 tree = [top, *top.children(recursive=True)]
             except psutil.Error:
                 continue  # exited: its last values stand
+            live += 1
             main = total = 0.0
             for k, proc in enumerate(tree):
                 with contextlib.suppress(psutil.Error):
@@ -787,6 +814,8 @@ class _FleetWatch:
                         kids_rss += mem
             self.best_main[n] = max(self.best_main[n], main)
             self.best_tree[n] = max(self.best_tree[n], total)
+        if live < len(self._tops):
+            return None  # start-up or shutdown of some: sums of memory would dip
         main_cpu = sum(self.best_main)
         return {
             "t": time.monotonic(),
@@ -804,9 +833,10 @@ class _FleetWatch:
 
     def _run(self) -> None:
         while True:
-            self.samples.append(self._sample())
+            sample = self._sample()
+            if sample is not None:
+                self.samples.append(sample)
             if self._finished.wait(FLEET_SAMPLE_EVERY):
-                self.samples.append(self._sample())
                 return
 
 
