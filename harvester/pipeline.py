@@ -25,7 +25,7 @@ from harvester.catalog import ArticleRow, CaptureRow
 from harvester.clock import Clock, SystemClock
 from harvester.config import Settings
 from harvester.dedup.book import StoryBook
-from harvester.dedup.fingerprint import fingerprint
+from harvester.dedup.fingerprint import Fingerprint, fingerprint
 from harvester.dedup.stories import Resolution
 from harvester.errors import ArchiveError
 from harvester.extract.article import ArticleExtractor, Extraction, PageHints
@@ -211,10 +211,13 @@ def _place_and_record(
     published: str | None,
     extraction: Extraction,
     blocks: tuple[str, ...],
+    fp: Fingerprint,
     outlet: str,
     location: WarcLocation,
 ) -> tuple[ExportRecord, Resolution]:
-    """Place the cleaned article in a story, resolve the story's original, build its record."""
+    """Place the cleaned article (``fp``: the fingerprint of ``blocks``, computed before the
+    placement section, which it need not hold up) in a story, resolve the story's original,
+    build its record."""
     placement = stories.place(
         url=final_url,
         outlet=outlet,
@@ -222,7 +225,7 @@ def _place_and_record(
         published=published,
         fetched=fetched,
         evidence=extraction.evidence,
-        fp=fingerprint("\n\n".join(blocks)),
+        fp=fp,
     )
     resolution = stories.resolve(placement.story)
     original, is_original = _original(
@@ -546,6 +549,7 @@ def _process_capture(
     learned = templates.observe_and_clean(outlet, final.url, extraction.blocks)
     # The one serial step of the fleet: placing the article, resolving its story's original
     # and writing the records that say so, one writer at a time (see StoryBook).
+    fp = fingerprint("\n\n".join(learned.kept))
     with store.catalog.placement():
         record, resolution = _place_and_record(
             stories,
@@ -556,6 +560,7 @@ def _process_capture(
             published=extraction.published or _feed_date(discovery),
             extraction=extraction,
             blocks=learned.kept,
+            fp=fp,
             outlet=outlet,
             location=capture.location,
         )
@@ -718,6 +723,7 @@ class Harvester(Closeable):
                 log.warning("reclean: %s: %s", record.final_url, extraction.reason)
                 continue
             cleaned = self.templates.clean(own, extraction.blocks)
+            fp = fingerprint("\n\n".join(cleaned.kept))
             with self.store.catalog.placement():
                 new, resolution = _place_and_record(
                     self.stories,
@@ -728,6 +734,7 @@ class Harvester(Closeable):
                     published=extraction.published or record.published,
                     extraction=extraction,
                     blocks=cleaned.kept,
+                    fp=fp,
                     outlet=own,
                     location=record.warc,
                 )

@@ -842,16 +842,21 @@ class SqlCatalog(Closeable):
     def _token(self) -> str:
         return uuid.uuid4().hex
 
+    @staticmethod
+    def _host_row(tx: Tx, netloc: str) -> None:
+        """Make sure ``netloc`` has its row in ``hosts`` (free now)."""
+        tx.execute(
+            "INSERT INTO hosts (netloc, ready_at, paused_until) VALUES (?, 0, 0)"
+            " ON CONFLICT (netloc) DO NOTHING",
+            (netloc,),
+        )
+
     def host_acquire(
         self, netloc: str, owner: str, *, slots: int, hold: float
     ) -> tuple[str | None, float]:
         """Take one of ``netloc``'s request slots, or say how long to wait."""
         with self._tx(write=True) as tx:
-            tx.execute(
-                "INSERT INTO hosts (netloc, ready_at, paused_until) VALUES (?, 0, 0)"
-                " ON CONFLICT (netloc) DO NOTHING",
-                (netloc,),
-            )
+            self._host_row(tx, netloc)
             state = tx.execute(
                 f"SELECT ready_at, paused_until, {self.NOW} FROM hosts"  # noqa: S608
                 f" WHERE netloc = ?{self.FOR_UPDATE}",
@@ -889,11 +894,7 @@ class SqlCatalog(Closeable):
     def host_pause(self, netloc: str, seconds: float) -> None:
         """No writer sends ``netloc`` a request for ``seconds``."""
         with self._tx(write=True) as tx:
-            tx.execute(
-                "INSERT INTO hosts (netloc, ready_at, paused_until) VALUES (?, 0, 0)"
-                " ON CONFLICT (netloc) DO NOTHING",
-                (netloc,),
-            )
+            self._host_row(tx, netloc)
             tx.execute(
                 f"UPDATE hosts SET paused_until = {self.NOW} + ?"  # noqa: S608
                 " WHERE netloc = ? AND paused_until < " + self.NOW + " + ?",
