@@ -296,7 +296,7 @@ def _write_article(
     response_id = record.warc.record_id
     records = [
         build_metadata(
-            target_uri=record.final_url,
+            url=record.final_url,
             refers_to=response_id,
             record_id=store.new_id(),
             date=date,
@@ -306,7 +306,7 @@ def _write_article(
     if with_text:
         records.append(
             build_conversion(
-                target_uri=record.final_url,
+                url=record.final_url,
                 refers_to=response_id,
                 record_id=store.new_id(),
                 date=date,
@@ -340,7 +340,7 @@ def _reject(
     store.writer.write(
         [
             build_metadata(
-                target_uri=final.url,
+                url=final.url,
                 refers_to=capture.location.record_id,
                 record_id=store.new_id(),
                 date=warc_date(final.started),

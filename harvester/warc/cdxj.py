@@ -22,9 +22,17 @@ Python's ``json.dumps`` default form (``", "``/``": "`` separators, non-ASCII es
 Indexed by default, as ``cdxj-indexer`` does: ``response``, ``revisit``, ``resource`` and
 ``metadata`` records, except ``resource``/``metadata`` records whose ``Content-Type`` is
 ``application/warc-fields``. harvester's ``metadata`` records (``application/json``) are
-therefore indexed, under the URL and date of their capture; its ``conversion`` records (the
-cleaned text) are not, unless asked for with ``records=`` (``cdxj-indexer --records``).
+therefore indexed, under their own target (``urn:harvester:metadata:<url>``, see
+:mod:`harvester.warc.records`); its ``conversion`` records (the cleaned text, under
+``urn:text:<url>``) are not, unless asked for with ``records=`` (``cdxj-indexer --records``).
 ``warcinfo`` and ``request`` records never are by default.
+
+Archives written before the derived records had targets of their own carry the page URL on
+them, so a replay tool given a plain index of such files may serve the JSON instead of the page.
+With ``derived_urns`` (what ``harvester cdxj`` does) a ``metadata``/``conversion`` record that
+names its response in ``WARC-Refers-To`` is indexed under its URN form whatever its file says:
+the index of an old archive then replays as one written today (the records are not rewritten).
+On archives written since, the lines are the same either way.
 
 ``write_cdxj`` indexes every closed file of an archive and writes the lines sorted as
 ``cdxj-indexer --sort`` does (plain string order of whole lines, duplicate lines dropped), which is
@@ -61,6 +69,7 @@ from warcio.statusandheaders import StatusAndHeadersParserException
 from warcio.timeutils import iso_date_to_timestamp
 
 from harvester.errors import ArchiveError
+from harvester.warc.records import derived_target
 
 __all__ = [
     "DEFAULT_RECORDS",
@@ -144,7 +153,11 @@ def _reason(exc: BaseException) -> str:
 
 
 def cdxj_records(
-    path: Path, *, filename: str, records: Collection[str] | None = DEFAULT_RECORDS
+    path: Path,
+    *,
+    filename: str,
+    records: Collection[str] | None = DEFAULT_RECORDS,
+    derived_urns: bool = False,
 ) -> Iterator[CdxjLine]:
     """Index lines of one WARC (or ARC) file, gzipped per record or plain, in file order.
 
@@ -152,6 +165,7 @@ def cdxj_records(
     ``records`` are the record types to index (default :data:`DEFAULT_RECORDS`; ``None``: every
     record, like ``cdxj-indexer --records all``). As in ``cdxj-indexer``, resource and metadata
     records of type ``application/warc-fields`` are left out only with the default set.
+    ``derived_urns``: file derived records under their URN target (see the module docstring).
 
     Streams: memory stays constant whatever the size of the file. Raises ArchiveError (one line,
     naming the file) when the file cannot be opened or read; lines already yielded stand.
@@ -179,7 +193,7 @@ def cdxj_records(
                         and record.rec_headers.get_header("Content-Type") == _WARC_FIELDS
                     ):
                         continue
-                yield _line(record, iterator, path, filename)
+                yield _line(record, iterator, path, filename, derived_urns=derived_urns)
         except ArchiveError:
             raise
         except _READ_ERRORS as exc:
@@ -187,7 +201,7 @@ def cdxj_records(
             raise ArchiveError(f"cannot index WARC file {path}{at}: {_reason(exc)}") from exc
 
 
-def _line(record: Any, iterator: Any, path: Path, filename: str) -> CdxjLine:
+def _line(record: Any, iterator: Any, path: Path, filename: str, *, derived_urns: bool) -> CdxjLine:
     """The index line of one record (the fields and quirks of cdxj-indexer's CDXJIndexer)."""
     rec_type: str = record.rec_type
     headers = record.rec_headers
@@ -195,6 +209,8 @@ def _line(record: Any, iterator: Any, path: Path, filename: str) -> CdxjLine:
     fields: dict[str, str] = {}
 
     url: str | None = headers.get_header("WARC-Target-URI")
+    if derived_urns and url is not None and headers.get_header("WARC-Refers-To"):
+        url = derived_target(rec_type, url)
     if url is not None:
         fields["url"] = url
 
@@ -264,6 +280,7 @@ def write_cdxj(
     files: Sequence[Path] | None = None,
     records: Collection[str] | None = DEFAULT_RECORDS,
     sort_buffer: int = SORT_BUFFER_CHARS,
+    derived_urns: bool = True,
 ) -> int:
     """Write the sorted CDXJ index of an archive to ``out``; returns the number of lines.
 
@@ -271,7 +288,9 @@ def write_cdxj(
     WARC file under ``<root>/warc/`` (see :func:`archive_warc_files`); each line names its file
     relative to ``root``, as the catalog does. The output equals
     ``cdxj-indexer --sort --dir-root ROOT FILE...``: lines in plain string order, duplicate lines
-    dropped, so pywb can binary-search it.
+    dropped, so pywb can binary-search it; ``derived_urns`` (default on) files the derived
+    records of archives written before their URN targets under those (see the module docstring),
+    so the index of an old archive replays correctly too.
 
     Memory: reading is streamed; the sort holds at most about ``sort_buffer`` characters of lines
     (plus ~100 bytes of overhead per line) before it writes a sorted run to a temporary file; the
@@ -287,7 +306,8 @@ def write_cdxj(
     with _ExternalSort(sort_buffer) as sorter:
         for path in paths:
             name = _relative_name(path, root)
-            for line in cdxj_records(path, filename=name, records=records):
+            lines = cdxj_records(path, filename=name, records=records, derived_urns=derived_urns)
+            for line in lines:
                 sorter.add(f"{line}\n")
         return sorter.write_to(out)
 

@@ -9,7 +9,15 @@ Conventions, per WARC/1.1 (ISO 28500:2017):
   try to de-chunk a body that is no longer chunked). ``WARC-Truncated: length`` marks a cut body.
 * ``revisit`` (profile identical-payload-digest) when a URL returns a payload already archived.
 * ``metadata`` (application/json) and ``conversion`` (text/plain; the cleaned text), each with
-  ``WARC-Refers-To`` the response record and the same ``WARC-Target-URI``.
+  ``WARC-Refers-To`` the response record. Their ``WARC-Target-URI`` is not the page's URL but a
+  URN derived from it: ``urn:harvester:metadata:<url>`` and ``urn:text:<url>`` (the form
+  Browsertrix gives the text it extracts). Replay tools (pywb, ReplayWeb.page) look a page up by
+  its URL and pick among the records indexed under it; a derived record under the same URL and
+  second wins as often as the response does, and the reader sees JSON instead of the page. Under
+  a URN of their own they are still indexed and found, and ``WARC-Refers-To`` (plus the URL
+  after the prefix) ties each to its response. Archives written before this convention carry
+  the page URL on these records: :func:`derived_target` gives the URN a reader or an indexer
+  should file them under.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from harvester.models import Exchange
 
 __all__ = [
+    "DERIVED_PREFIXES",
     "WARC_VERSION",
     "CaptureRef",
     "Record",
@@ -38,6 +47,8 @@ __all__ = [
     "build_metadata",
     "build_revisit",
     "build_warcinfo",
+    "derived_target",
+    "page_url_of",
     "payload_digest",
     "warc_date",
 ]
@@ -45,6 +56,8 @@ __all__ = [
 WARC_VERSION = "WARC/1.1"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 _RENAMED_HEADERS = {"transfer-encoding": "X-Harvester-Orig-Transfer-Encoding"}
+#: Target URI prefixes of the derived records, by record type.
+DERIVED_PREFIXES = {"metadata": "urn:harvester:metadata:", "conversion": "urn:text:"}
 
 Record = Any  # warcio.recordloader.ArcWarcRecord (untyped library)
 
@@ -178,12 +191,33 @@ def build_revisit(
     return request, revisit
 
 
+def derived_target(rec_type: str, target_uri: str) -> str:
+    """The target URI a derived record (``metadata``, ``conversion``) of the page at
+    ``target_uri`` is filed under: the URN form, whether ``target_uri`` is already one (records
+    written since the convention) or the page URL itself (older archives). Other record types
+    keep their target."""
+    prefix = DERIVED_PREFIXES.get(rec_type)
+    if prefix is None or target_uri.startswith("urn:"):
+        return target_uri
+    return prefix + target_uri
+
+
+def page_url_of(target_uri: str) -> str:
+    """The page URL a record's target URI stands for (the URN prefix of a derived record
+    removed; any other target as it is)."""
+    for prefix in DERIVED_PREFIXES.values():
+        if target_uri.startswith(prefix):
+            return target_uri[len(prefix) :]
+    return target_uri
+
+
 def _refers(
-    *, target_uri: str, refers_to: str, record_id: str, date: str, body: bytes, content_type: str
+    *, url: str, refers_to: str, record_id: str, date: str, body: bytes, content_type: str
 ) -> Record:
+    rec_type = "metadata" if content_type.startswith("application/json") else "conversion"
     return _builder().create_warc_record(
-        target_uri,
-        "metadata" if content_type.startswith("application/json") else "conversion",
+        derived_target(rec_type, url),
+        rec_type,
         payload=io.BytesIO(body),
         length=len(body),
         warc_content_type=content_type,
@@ -196,12 +230,13 @@ def _refers(
 
 
 def build_metadata(
-    *, target_uri: str, refers_to: str, record_id: str, date: str, payload: Mapping[str, Any]
+    *, url: str, refers_to: str, record_id: str, date: str, payload: Mapping[str, Any]
 ) -> Record:
-    """A ``metadata`` record holding ``payload`` as compact UTF-8 JSON."""
+    """A ``metadata`` record of the page at ``url`` (target ``urn:harvester:metadata:<url>``)
+    holding ``payload`` as compact UTF-8 JSON."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return _refers(
-        target_uri=target_uri,
+        url=url,
         refers_to=refers_to,
         record_id=record_id,
         date=date,
@@ -210,12 +245,11 @@ def build_metadata(
     )
 
 
-def build_conversion(
-    *, target_uri: str, refers_to: str, record_id: str, date: str, text: str
-) -> Record:
-    """A ``conversion`` record holding the cleaned article text."""
+def build_conversion(*, url: str, refers_to: str, record_id: str, date: str, text: str) -> Record:
+    """A ``conversion`` record of the page at ``url`` (target ``urn:text:<url>``) holding the
+    cleaned article text."""
     return _refers(
-        target_uri=target_uri,
+        url=url,
         refers_to=refers_to,
         record_id=record_id,
         date=date,
