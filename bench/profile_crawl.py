@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-import yappi  # noqa: E402
-from crawl_throughput import Newsroom, cpu_seconds, run_harvester, warc_summary  # noqa: E402
+import yappi
+from crawl_throughput import Newsroom, cpu_seconds, run_harvester, warc_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,11 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     stats.sort(args.sort, "desc")
     total = sum(t.ttot for t in yappi.get_thread_stats())
     print(
-        f"{pages} pages in {wall:.1f} s (profiled); main process CPU {(main1 - main0) / pages * 1e3:.1f}"
-        f" ms/page, extraction worker {(kids1 - kids0) / pages * 1e3:.1f} ms/page; "
+        f"{pages} pages in {wall:.1f} s (profiled); "
+        f"main process CPU {(main1 - main0) / pages * 1e3:.1f} ms/page, "
+        f"extraction worker {(kids1 - kids0) / pages * 1e3:.1f} ms/page; "
         f"profiled threads {total / pages * 1e3:.1f} ms/page\n"
     )
-    print(f"| function | calls/page | cumulative ms/page | own ms/page |")
+    print("| function | calls/page | cumulative ms/page | own ms/page |")
     print("|---|--:|--:|--:|")
     shown = 0
     for entry in stats:
