@@ -5,7 +5,9 @@ Exit codes (stable; scripts may rely on them):
     0  success                       4  network or HTTP failure
     1  internal error (a bug)        5  refused (robots.txt, size cap, private address)
     2  usage or configuration error  6  archive error (disk, catalog, archive in use)
-    3  fetched, but not an article   130 interrupted (Ctrl-C)
+    3  fetched, but not an article   7  export: --story names no story
+    8  export: nothing selected      9  export: the output exists or cannot be written
+    130 interrupted (Ctrl-C)
 
 Every failure is one line on stderr starting with ``harvester:``; a traceback is printed only
 with ``--debug`` (or HARVESTER_DEBUG=1).
@@ -57,6 +59,9 @@ EXIT_NOT_ARTICLE = 3
 EXIT_FETCH_FAILED = 4
 EXIT_REFUSED = 5
 EXIT_ARCHIVE = 6
+EXIT_NO_STORY = 7
+EXIT_EMPTY_SELECTION = 8
+EXIT_OUTPUT = 9
 EXIT_INTERRUPTED = 130
 EXIT_CODES = {
     "ok": EXIT_OK,
@@ -66,6 +71,9 @@ EXIT_CODES = {
     "fetch-failed": EXIT_FETCH_FAILED,
     "refused": EXIT_REFUSED,
     "archive": EXIT_ARCHIVE,
+    "no-such-story": EXIT_NO_STORY,
+    "empty-selection": EXIT_EMPTY_SELECTION,
+    "output-exists": EXIT_OUTPUT,
     "interrupted": EXIT_INTERRUPTED,
 }
 CONFIG_ENV = "HARVESTER_CONFIG"
@@ -122,7 +130,19 @@ def _add_archive_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """The subcommands over an archive as a product: export, import, index, rebuild."""
     p = sub.add_parser("export", help="print one record per archived article")
     _add_config(p)
-    p.add_argument("--format", choices=list(EXPORT_FORMATS), default="jsonl")
+    p.add_argument(
+        "--format",
+        choices=[*EXPORT_FORMATS, "wacz"],
+        default="jsonl",
+        help="jsonl, csv, parquet: one record per article; wacz: an evidence package (a ZIP "
+        "with the WARC records, index and pages, for ReplayWeb.page and pywb; needs --output)",
+    )
+    p.add_argument(
+        "--story",
+        metavar="ID|URL",
+        help="wacz only: one story's evidence (its original, every copy, their captures, "
+        "metadata and diffs); a story id or an archived article's URL",
+    )
     p.add_argument(
         "--unique",
         action="store_true",
@@ -176,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="harvester",
         description="Scrape and archive syndicated wire stories to WARC, with provenance.",
         epilog="Exit codes: 0 ok, 2 usage/config, 3 not an article, 4 network/HTTP failure, "
-        "5 refused, 6 archive error, 130 interrupted.",
+        "5 refused, 6 archive error, 7 no such story, 8 empty selection, 9 output exists or "
+        "cannot be written, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"harvester {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -328,12 +349,17 @@ def _read_catalog(settings: Settings) -> SqlCatalog:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """``harvester export``: the archive's records as JSON lines, CSV or Parquet (streamed)."""
+    """``harvester export``: the archive's records as JSON lines, CSV or Parquet (streamed), or
+    a WACZ package."""
     settings = _settings(args)
     try:
         since = parse_cursor(args.since)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
+    if args.format == "wacz":
+        return _export_wacz(args, settings, since)
+    if args.story is not None:
+        raise _UsageError("--story selects a WACZ package's story: use it with --format wacz")
     with Archive(settings.archive.dir, catalog=settings.archive.catalog) as archive:
         if args.output is None:
             result = export_records(
@@ -366,6 +392,35 @@ def cmd_export(args: argparse.Namespace) -> int:
                 partial.unlink(missing_ok=True)
     print(
         f"harvester: exported {result.records} records; next time: --since {result.cursor}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _export_wacz(args: argparse.Namespace, settings: Settings, since: int) -> int:
+    """``export --format wacz --output FILE``: one WACZ package of the selection."""
+    from harvester.storage import new_record_id  # noqa: PLC0415
+    from harvester.warc.wacz import WaczSelection, write_wacz  # noqa: PLC0415
+
+    if args.output is None:
+        raise _UsageError("--format wacz writes a file: give --output FILE (e.g. story.wacz)")
+    if args.unique or args.fields:
+        raise _UsageError("--unique and --fields shape record exports, not a WACZ package")
+    selection = WaczSelection(story=args.story, outlet=args.outlet, since=since)
+    with _read_catalog(settings) as catalog:
+        report = write_wacz(
+            settings.archive.dir,
+            catalog,
+            args.output,
+            selection=selection,
+            new_id=new_record_id,
+            progress=lambda line: log.info("wacz: %s", line),
+        )
+    print(
+        f"harvester: wrote {report.path} ({report.bytes} bytes): {report.pages} pages, "
+        f"{report.records} WARC records in {report.warc_files} file(s); open it in "
+        "ReplayWeb.page (https://replayweb.page, works offline once loaded) or check it with "
+        f"`wacz validate -f {report.path}`",
         file=sys.stderr,
     )
     return EXIT_OK

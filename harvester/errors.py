@@ -7,10 +7,14 @@
     │                              address, scheme); exit 5
     ├── NotAnArticleError          fetched fine but the page is not an article; exit 3
     ├── DiscoveryError             a feed, sitemap or section page is unparsable or unsafe
-    └── ArchiveError               the archive could not be read or written (disk, catalog); exit 6
-        ├── ArchiveLockedError     rebuild-index holds the archive alone, or writers keep it from it
-        └── ArchiveUnavailableError  no space left, or the catalog is locked: the daemon pauses
-                                   fetching and tries again instead of stopping
+    ├── ArchiveError               the archive could not be read or written (disk, catalog); exit 6
+    │   ├── ArchiveLockedError     rebuild-index holds the archive alone, or writers keep it from it
+    │   └── ArchiveUnavailableError  no space left, or the catalog is locked: the daemon pauses
+    │                              fetching and tries again instead of stopping
+    └── PackageError               an evidence package (WACZ) was not written
+        ├── NoSuchStoryError       ``--story`` names no story of the archive; exit 7
+        ├── EmptySelectionError    the filters select no article; exit 8
+        └── OutputExistsError      the output path exists or cannot be written; exit 9
 
 Third-party exceptions (httpx, sqlite3, warcio, lxml) never escape the module that imports the
 library: they are translated at that seam into one of these.  Expected outcomes of a fetch (refused,
@@ -29,9 +33,13 @@ __all__ = [
     "ArchiveUnavailableError",
     "ConfigError",
     "DiscoveryError",
+    "EmptySelectionError",
     "FetchError",
     "HarvesterError",
+    "NoSuchStoryError",
     "NotAnArticleError",
+    "OutputExistsError",
+    "PackageError",
     "RefusedError",
     "archive_os_error",
 ]
@@ -89,6 +97,31 @@ class ArchiveLockedError(ArchiveError):
 class ArchiveUnavailableError(ArchiveError):
     """The archive cannot take writes for now (disk full, quota, catalog locked by someone
     else); nothing written was acknowledged, and the same work may be tried again later."""
+
+
+class PackageError(HarvesterError):
+    """An evidence package (``export --format wacz``) was not written; nothing is left under
+    the output's name."""
+
+    exit_code = 6
+
+
+class NoSuchStoryError(PackageError):
+    """``--story`` names no story (nor an archived article's URL) of the archive."""
+
+    exit_code = 7
+
+
+class EmptySelectionError(PackageError):
+    """The filters (``--story``, ``--outlet``, ``--since``) select no article."""
+
+    exit_code = 8
+
+
+class OutputExistsError(PackageError):
+    """The output path exists already (never overwritten) or cannot be written."""
+
+    exit_code = 9
 
 
 def archive_os_error(message: str, exc: OSError) -> ArchiveError:
