@@ -12,8 +12,9 @@ one archive::
 Two selections:
 
 * **the whole archive** (no filter): every closed WARC file is copied as it is (every record:
-  warcinfo, requests, responses, revisits, metadata, text), and of a live writer's ``.open``
-  file the complete records written so far. Pages: every article.
+  warcinfo, requests, responses, revisits, metadata, text), of a live writer's ``.open``
+  file the complete records written so far, and the source files of imported articles (whose
+  responses ``import-warc`` left where they were). Pages: every article.
 * **a selection** (``story``, ``outlet``, ``since``): for each selected article its response
   record (and its URL's newest capture: a revisit names the response it stands for, both go
   in), its newest metadata record (evidence,
@@ -271,15 +272,19 @@ def _fill(job: _Job, package: _Package, scratch: Path) -> _Counts:
     pages = [_pages_header(selection)]
     warcs: list[tuple[str, Path]] = []  # (name in archive/, the file to index)
     if selection.whole:
-        for path, size in _archive_files(root):
+        sources: dict[Path, None] = {}  # the WARC files imported articles were read from
+        for record, _, _ in _selected(catalog, selection):
+            pages.append(_page(record))
+            if Path(record.warc.file).is_absolute():
+                sources[Path(record.warc.file)] = None
+        if len(pages) == 1:
+            raise EmptySelectionError("the archive holds no article yet")
+        for path, size in [*_archive_files(root), *_source_files(sources, progress)]:
             name = _unique_name(path, warcs)
             package.add_stream(f"archive/{name}", _file_chunks(path, size), size_hint=size)
             warcs.append((name, path))
             if progress is not None:
-                progress(f"copied {path.relative_to(root)} ({size} bytes)")
-        pages.extend(_page(record) for record, _, _ in _selected(catalog, selection))
-        if len(pages) == 1:
-            raise EmptySelectionError("the archive holds no article yet")
+                progress(f"copied {path} ({size} bytes)")
     else:
         name = f"harvester-{now().strftime('%Y%m%d%H%M%S')}-selection.warc.gz"
         with scratch.open("wb") as out:
@@ -350,6 +355,19 @@ def _archive_files(root: Path) -> Iterator[tuple[Path, int]]:
         complete = _complete_prefix(path)
         if complete:
             yield path, complete
+
+
+def _source_files(
+    sources: dict[Path, None], progress: Callable[[str], None] | None
+) -> Iterator[tuple[Path, int]]:
+    """The imported articles' source WARC files that still exist (their responses are there,
+    not in the archive's own files); a missing one is reported and left out."""
+    for path in sources:
+        try:
+            yield path, path.stat().st_size
+        except OSError as exc:
+            if progress is not None:
+                progress(f"left out {path}, the source of imported articles: {exc.strerror}")
 
 
 def _complete_prefix(path: Path) -> int:
