@@ -80,6 +80,8 @@ from typing import Any
 __all__ = [
     "FORMAT",
     "LearnedBlock",
+    "Observation",
+    "Split",
     "TemplateChanges",
     "TemplateModel",
     "block_shape",
@@ -323,6 +325,25 @@ class TemplateChanges:
     learned: tuple[LearnedBlock, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Split:
+    """An article's blocks split by the learned templates, each part in input order;
+    ``removed_keys[i]`` is the key of ``removed[i]``."""
+
+    kept: tuple[str, ...]
+    removed: tuple[str, ...]
+    removed_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Observation:
+    """:meth:`TemplateModel.observe_and_split`: the keys learned because of the article
+    (sorted), and the article split by the model after learning from it."""
+
+    learned: tuple[str, ...]
+    split: Split
+
+
 class _Stories:
     """Distinct-story counting against one snapshot of the model (memoised per article)."""
 
@@ -514,12 +535,25 @@ class TemplateModel:
 
     def clean(self, blocks: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``(kept, removed)``: the blocks split by :meth:`is_template`, each in input order."""
+        split = self.split(blocks)
+        return split.kept, split.removed
+
+    def split(self, blocks: Sequence[str]) -> Split:
+        """:meth:`clean`, with the key of each removed block."""
         _check_blocks(blocks)
+        return self._split(blocks, _shapes(blocks))
+
+    def _split(self, blocks: Sequence[str], shapes: Sequence[tuple[str, int] | None]) -> Split:
         kept: list[str] = []
         removed: list[str] = []
-        for block in blocks:
-            (removed if self.is_template(block) else kept).append(block)
-        return tuple(kept), tuple(removed)
+        keys: list[str] = []
+        for block, shaped in zip(blocks, shapes, strict=True):
+            if shaped is not None and shaped[0] in self._learned:
+                removed.append(block)
+                keys.append(shaped[0])
+            else:
+                kept.append(block)
+        return Split(kept=tuple(kept), removed=tuple(removed), removed_keys=tuple(keys))
 
     def learned(self) -> tuple[LearnedBlock, ...]:
         """Every learned block with its current support, by support (descending), then key."""
@@ -547,16 +581,29 @@ class TemplateModel:
         if not isinstance(article_id, str) or not article_id:
             raise ValueError("article_id must be a non-empty string")
         _check_blocks(blocks)
+        return self._observe(article_id, blocks, _shapes(blocks))
+
+    def observe_and_split(self, article_id: str, blocks: Sequence[str]) -> Observation:
+        """:meth:`observe`, then :meth:`split` of the same blocks (each block shaped once)."""
+        if not isinstance(article_id, str) or not article_id:
+            raise ValueError("article_id must be a non-empty string")
+        _check_blocks(blocks)
+        shapes = _shapes(blocks)
+        learned = self._observe(article_id, blocks, shapes)
+        return Observation(learned=learned, split=self._split(blocks, shapes))
+
+    def _observe(
+        self, article_id: str, blocks: Sequence[str], shapes: Sequence[tuple[str, int] | None]
+    ) -> tuple[str, ...]:
         samples: dict[str, str] = {}
         weights: dict[str, int] = {}
-        for block in blocks:
-            shape = block_shape(block)
-            if not shape:  # blank or punctuation-only blocks carry no information
+        for block, shaped in zip(blocks, shapes, strict=True):
+            if shaped is None:  # blank or punctuation-only blocks carry no information
                 continue
-            key = _digest(shape)
+            key, weight = shaped
             if key not in samples:
                 samples[key] = block.strip()
-                weights[key] = len(shape)
+                weights[key] = weight
         keys = frozenset(samples)
         if article_id in self._articles:
             self._replace(article_id, keys, weights)
@@ -706,6 +753,18 @@ class TemplateModel:
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed template model: {exc!r}") from exc
         return model
+
+
+def _shapes(blocks: Sequence[str]) -> list[tuple[str, int] | None]:
+    """Each block's key and weight (the length of its shape); None for a blank shape."""
+    found: dict[str, tuple[str, int] | None] = {}  # a block repeated in one article: once
+    out: list[tuple[str, int] | None] = []
+    for block in blocks:
+        if block not in found:
+            shape = block_shape(block)
+            found[block] = (_digest(shape), len(shape)) if shape else None
+        out.append(found[block])
+    return out
 
 
 def _digest(shape: str) -> str:
