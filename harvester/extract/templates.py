@@ -217,8 +217,16 @@ def _joins(text: str, left: re.Match[str], right: re.Match[str]) -> bool:
 
 
 def _at_sentence_start(text: str, start: int) -> bool:
-    before = text[:start].rstrip().rstrip(_OPENERS).rstrip()
-    return not before or before[-1] in _SENTENCE_END
+    """Nothing but openers and spaces between the previous sentence end (or the text's start)
+    and ``start``: the prefix's trailing spaces, openers, spaces stripped, scanned backwards."""
+    i = start
+    while i and text[i - 1].isspace():
+        i -= 1
+    while i and text[i - 1] in _OPENERS:
+        i -= 1
+    while i and text[i - 1].isspace():
+        i -= 1
+    return not i or text[i - 1] in _SENTENCE_END
 
 
 def _replace_names(text: str) -> str:
@@ -515,7 +523,11 @@ class TemplateModel:
     def changes(self) -> TemplateChanges:
         """What :meth:`observe` changed since the last call (or since the model was made), and
         start a new journal."""
-        touched = [aid for aid in self._articles if aid in self._touched]
+        # Insertion order is rank order (a replaced article keeps both); sorting the few touched
+        # ids by rank spares a walk of every retained article per observation.
+        touched = sorted(
+            (aid for aid in self._touched if aid in self._articles), key=self._rank.__getitem__
+        )
         changes = TemplateChanges(
             removed=tuple(self._removed),
             articles=tuple(
