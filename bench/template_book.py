@@ -50,11 +50,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# tests/ is not a package, and pywb (when installed) ships a top-level ``tests`` package that
+# would shadow ours: import the story generator as a sibling module.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from test_templates import DETAILS, PROMOS, TOPICS, paragraph
 
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.extract.templates import TemplateChanges, TemplateModel
 from harvester.templates_book import TemplateBook
-from tests.test_templates import DETAILS, PROMOS, TOPICS, paragraph
 
 Article = tuple[str, list[str]]
 
@@ -79,6 +83,9 @@ class _Counting:
 
     def template_model(self, outlet: str) -> dict[str, object] | None:
         return self.inner.template_model(outlet)
+
+    def template_version(self, outlet: str) -> int:
+        return self.inner.template_version(outlet)
 
     def save_template_changes(
         self, outlet: str, params: dict[str, object], changes: TemplateChanges

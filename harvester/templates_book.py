@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from harvester.catalog import Catalog
 from harvester.config import ExtractSettings
 from harvester.extract.boilerplate import RemovedBlock
-from harvester.extract.templates import TemplateModel, shape_key
+from harvester.extract.templates import Split, TemplateModel
 
 __all__ = ["DEFAULT_CACHE_KEYS", "TemplateBook", "TemplateResult"]
 
@@ -86,8 +86,8 @@ class TemplateBook:
 
     def clean(self, outlet: str, blocks: Sequence[str]) -> TemplateResult:
         """Remove the outlet's learned blocks (no learning)."""
-        kept, removed = self.model(outlet).clean(blocks)
-        return TemplateResult(kept=kept, removed=_removed(removed), newly_learned=())
+        split = self.model(outlet).split(blocks)
+        return TemplateResult(kept=split.kept, removed=_removed(split), newly_learned=())
 
     def observe_and_clean(
         self, outlet: str, article_id: str, blocks: Sequence[str]
@@ -105,7 +105,8 @@ class TemplateBook:
             self._keys -= cached.size
         model = self.model(outlet)
         before = model.size
-        learned = model.observe(article_id, blocks)
+        # Observed and split in one call: each block is shaped once (the costly part).
+        observation = model.observe_and_split(article_id, blocks)
         self._keys += model.size - before
         try:
             self._catalog.save_template_changes(outlet, model.params(), model.changes())
@@ -114,9 +115,11 @@ class TemplateBook:
             del self._models[outlet]
             self._keys -= model.size
             raise
-        kept, removed = model.clean(blocks)
         self._shrink()
-        return TemplateResult(kept=kept, removed=_removed(removed), newly_learned=learned)
+        split = observation.split
+        return TemplateResult(
+            kept=split.kept, removed=_removed(split), newly_learned=observation.learned
+        )
 
     def _shrink(self) -> None:
         # Least recently used first; the most recent (the one in use) always stays.
@@ -125,7 +128,8 @@ class TemplateBook:
             self._keys -= evicted.size
 
 
-def _removed(texts: Sequence[str]) -> tuple[RemovedBlock, ...]:
+def _removed(split: Split) -> tuple[RemovedBlock, ...]:
     return tuple(
-        RemovedBlock(kind="template", text=t, rule=f"template#{shape_key(t)}") for t in texts
+        RemovedBlock(kind="template", text=text, rule=f"template#{key}")
+        for text, key in zip(split.removed, split.removed_keys, strict=True)
     )

@@ -545,3 +545,22 @@ def test_agrees_with_the_naive_all_pairs_model(
     for block in model.learned():
         if any(block.key in keys for keys in naive.articles.values()):
             assert block.articles == naive.stories(block.key)
+
+
+@settings(max_examples=100, deadline=None)
+@given(params, observations)
+def test_observe_and_split_is_observe_then_clean(
+    kwargs: dict[str, object], seq: list[tuple[str, list[str]]]
+) -> None:
+    apart = TemplateModel(**kwargs)  # type: ignore[arg-type]
+    together = TemplateModel(**kwargs)  # type: ignore[arg-type]
+    for article_id, blocks in seq:
+        learned = apart.observe(article_id, blocks)
+        kept, removed = apart.clean(blocks)
+        observation = together.observe_and_split(article_id, blocks)
+        assert observation.learned == learned
+        assert (observation.split.kept, observation.split.removed) == (kept, removed)
+        assert observation.split.removed_keys == tuple(shape_key(b) for b in removed)
+        assert together.split(blocks) == observation.split
+    assert together.to_json() == apart.to_json()
+    assert together.changes() == apart.changes()
