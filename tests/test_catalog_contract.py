@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from pgcluster import PgCluster
 from psycopg import sql
+from test_templates import outlet_pages
 
 from harvester.catalog import (
     SCHEMA_VERSION,
@@ -45,7 +46,6 @@ from harvester.catalog import (
 from harvester.errors import ArchiveError, ArchiveUnavailableError, ConfigError
 from harvester.extract.templates import TemplateModel
 from harvester.models import Evidence, ExportRecord, Original, WarcLocation
-from tests.test_templates import outlet_pages
 
 ENGINES = ("sqlite", "postgresql")
 # The caller's clock (Unix seconds) for scheduling values: next polls, not_before, horizons.

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_templates import POOL, PROMOS, story
 
 from harvester.catalog import CATALOG_NAME, SCHEMA_VERSION, SqliteCatalog
 from harvester.errors import ArchiveUnavailableError
 from harvester.extract.templates import TemplateChanges, TemplateModel
 from harvester.templates_book import TemplateBook
-from tests.test_templates import POOL, PROMOS, story
 
 OUTLETS = ("north", "south", "east")
 
