@@ -367,6 +367,8 @@ def warc_summary(root: Path, articles: set[str]) -> dict[str, Any]:
     conversion record) over every WARC file under ``root``."""
     from warcio.archiveiterator import ArchiveIterator
 
+    from harvester.warc.records import page_url_of
+
     records: Counter[str] = Counter()
     responses: set[str] = set()
     converted: set[str] = set()
@@ -379,8 +381,8 @@ def warc_summary(root: Path, articles: set[str]) -> dict[str, Any]:
                 url = record.rec_headers.get_header("WARC-Target-URI") or ""
                 if kind == "response" and url in articles:
                     responses.add(url)
-                elif kind == "conversion" and url in articles:
-                    converted.add(url)
+                elif kind == "conversion" and page_url_of(url) in articles:
+                    converted.add(page_url_of(url))  # ours: urn:text:<url>; naive: the URL
     return {
         "pages": len(responses & converted),
         "records": dict(records),
