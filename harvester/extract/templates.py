@@ -218,11 +218,6 @@ _CAPITAL_WORD_RE = re.compile(
 )
 
 
-def _joins(text: str, left: re.Match[str], right: re.Match[str]) -> bool:
-    gap = text[left.end() : right.start()]
-    return gap == " " or (gap == ". " and len(left.group()) == 1)
-
-
 def _at_sentence_start(text: str, start: int) -> bool:
     """Nothing but openers and spaces between the previous sentence end (or the text's start)
     and ``start``: the prefix's trailing spaces, openers, spaces stripped, scanned backwards."""
@@ -244,24 +239,28 @@ def _replace_names(text: str) -> str:
     only when a period follows ("I" and "A" are not).  Only capitalised words are visited: a
     run's next word is joined only across " " or ". ", which no other word can be inside.
     """
-    words = [m for m in _CAPITAL_WORD_RE.finditer(text) if text[m.start()].isupper()]
-    if not words:
+    spans = [m.span() for m in _CAPITAL_WORD_RE.finditer(text) if text[m.start()].isupper()]
+    if not spans:
         return text
-    names = [m.end() - m.start() > 1 or text.startswith(".", m.end()) for m in words]
+    names = [end - start > 1 or text.startswith(".", end) for start, end in spans]
     out: list[str] = []
     pos = i = 0
-    while i < len(words):
+    while i < len(spans):
         if not names[i]:
             i += 1
             continue
-        first = words[i]
         j = i
-        while j + 1 < len(words) and names[j + 1] and _joins(text, words[j], words[j + 1]):
+        while j + 1 < len(spans) and names[j + 1]:
+            # Joined across one space, or ". " after an initial.
+            gap = text[spans[j][1] : spans[j + 1][0]]
+            if not (gap == " " or (gap == ". " and spans[j][1] - spans[j][0] == 1)):
+                break
             j += 1
-        if j > i or not _at_sentence_start(text, first.start()):
-            out.append(text[pos : first.start()])
+        start = spans[i][0]
+        if j > i or not _at_sentence_start(text, start):
+            out.append(text[pos:start])
             out.append(_NAME)
-            pos = words[j].end()
+            pos = spans[j][1]
         i = j + 1
     out.append(text[pos:])
     return "".join(out)
