@@ -454,6 +454,8 @@ class _Stories:
             if total == 0:
                 new = not empty_seen
                 empty_seen = True
+            elif not seen:
+                new = True  # the first holder (most keys have one: a story's own paragraphs)
             else:
                 new = not any(
                     self.same_story(article_id, other)
