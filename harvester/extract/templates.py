@@ -198,6 +198,9 @@ _DATE_RE = re.compile(
     r")",
     re.IGNORECASE,
 )
+# The same, for a text of ASCII characters and our placeholders (no letters beyond ASCII, so no
+# case folding beyond it): ASCII classes and folding are twice as fast, with the same matches.
+_DATE_ASCII_RE = re.compile(_DATE_RE.pattern, re.IGNORECASE | re.ASCII)
 _DIGIT_RE = re.compile(r"\d")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*")
 # Characters before a word that leave it at the start of a sentence.
@@ -289,7 +292,8 @@ def block_shape(text: str) -> str:
     """
     # str.split() splits on exactly the characters \s matches (str.isspace), and strips.
     shape = unicodedata.normalize("NFKC", text)
-    if shape.isascii():
+    ascii_text = shape.isascii()  # later steps add only placeholders
+    if ascii_text:
         for char, to in _UNIFY_ASCII:
             shape = shape.replace(char, to)
     else:
@@ -302,7 +306,7 @@ def block_shape(text: str) -> str:
     # the slow one.
     digits = _DIGIT_RE.search(shape) is not None
     if digits:
-        shape = _DATE_RE.sub(_DATE, shape)
+        shape = (_DATE_ASCII_RE if ascii_text else _DATE_RE).sub(_DATE, shape)
     shape = _strip_trailing_punctuation(_replace_names(shape).casefold())
     # Strip before numbers become "#" (itself punctuation, and part of the shape).
     if digits:
