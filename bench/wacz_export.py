@@ -28,6 +28,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -111,7 +112,8 @@ def main() -> int:
         def pywacz(out: Path) -> None:
             from wacz.main import main as wacz_main
 
-            code = wacz_main(["create", "-o", str(out), *map(str, files)])
+            with contextlib.redirect_stdout(sys.stderr):  # its progress lines
+                code = wacz_main(["create", "-o", str(out), *map(str, files)])
             if code not in (0, None):
                 raise SystemExit(f"wacz create failed ({code})")
 
