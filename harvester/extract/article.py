@@ -139,6 +139,7 @@ def extract_page(
         outlet_names=context.outlet_names,
         self_names=self_names,
         feed_source=hints.feed_source,
+        tree=main.dom,
     )
     cleaned = context.rules.clean(main.blocks)
     rejected = article_gate(cleaned.blocks, meta)

@@ -193,6 +193,12 @@ _SKIP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "math", "iframe", "object", "select",
      "textarea", "figure", "figcaption", "head"}
 )  # fmt: skip
+# Unicode noncharacters mark segment boundaries for _marked_lines; a page containing them is
+# walked the slow way.
+_BLOCK_MARK = "\ufdd0"
+_BREAK_MARK = "\ufdd1"
+_BLOCK_SELECTOR = ", ".join(sorted(_BLOCK_TAGS - {"body"}))
+_SKIP_SELECTOR = ", ".join(sorted(_SKIP_TAGS - {"head"}))
 _AUTHOR_METAS = frozenset(
     {"author", "byl", "dc.creator", "dcterms.creator", "parsely-author", "sailthru.author",
      "article:author"}
@@ -290,22 +296,25 @@ def detect_attribution(
     outlet_names: Mapping[str, str] | None = None,
     self_names: Collection[str] = (),
     feed_source: tuple[str | None, str | None] | None = None,
+    tree: LexborHTMLParser | None = None,
 ) -> tuple[Evidence, ...]:
     """Attribution evidence on one page, strongest first, deduplicated (see module docstring).
 
     ``blocks`` are the page's text blocks before boilerplate cleaning; ``outlet_names`` maps a
     lower-cased outlet name or alias to the configured outlet's name; ``self_names`` are the
-    page's own outlet names; ``feed_source`` is the ``(name, url)`` of the feed item's source.
+    page's own outlet names; ``feed_source`` is the ``(name, url)`` of the feed item's source;
+    ``tree`` is ``html`` already parsed, which saves a parse: this call MODIFIES it (it marks
+    block boundaries and drops scripts in the body), so pass a clone to keep using it.
     """
     ctx = _context(registry, url, outlet_names or {}, self_names)
     found: list[Evidence] = []
     for block in blocks:
         found.extend(_block_evidence(ctx, block))
-    tree = LexborHTMLParser(html)
+    if tree is None:
+        tree = LexborHTMLParser(html)
     found.extend(_head_evidence(ctx, tree))
     if tree.body is not None:
-        for segment in _segments(tree.body):
-            found.extend(_segment_evidence(ctx, segment))
+        found.extend(_dom_evidence(ctx, tree.body, html))
     if feed_source is not None:
         found.extend(_feed_evidence(ctx, *feed_source))
     return _finish(found)
@@ -538,6 +547,50 @@ def _clean_name(raw: str) -> str | None:
 
 
 # --- the DOM -------------------------------------------------------------------------------
+
+
+def _dom_evidence(ctx: _Context, body: LexborNode, html: str) -> list[Evidence]:
+    """Credit-line and link evidence of the DOM's text segments (``body`` is modified).
+
+    Most pages have no credit outside their main text, and the Python walk of
+    :func:`_segments` costs more than the rest of attribution together: the segments' lines are
+    read first by :func:`_marked_lines` (a few C-level passes), and only a page where one of
+    them holds a credit is walked, on a fresh parse, for the links of its segments.
+    """
+    lines = _marked_lines(body)
+    if lines is not None and not any(_credits(ctx, _window(line)) for line in lines):
+        return []
+    segments = _segments(LexborHTMLParser(html).body or body)
+    return [evidence for segment in segments for evidence in _segment_evidence(ctx, segment)]
+
+
+def _marked_lines(body: LexborNode) -> list[str] | None:
+    """The non-blank lines of :func:`_segments` (whitespace not normalised), or None when the
+    page itself contains the marker characters.
+
+    Skipped subtrees are dropped, a marker text node is put around every block element and
+    after every ``<br>``, and the text of the body is read in one pass. (Reverse document
+    order: a node is dropped before any ancestor of it, never after.)
+    """
+    for node in reversed(body.css(_SKIP_SELECTOR)):
+        node.decompose()
+    marks = 0
+    for node in body.css("br"):
+        node.insert_after(_BREAK_MARK)
+        marks += 1
+    for node in body.css(_BLOCK_SELECTOR):
+        node.insert_before(_BLOCK_MARK)
+        node.insert_after(_BLOCK_MARK)
+        marks += 2
+    text = body.text(deep=True)
+    if text.count(_BLOCK_MARK) + text.count(_BREAK_MARK) != marks:
+        return None
+    return [
+        line
+        for segment in text.split(_BLOCK_MARK)
+        for line in segment.split(_BREAK_MARK)
+        if not line.isspace() and line
+    ]
 
 
 def _segments(root: LexborNode) -> Iterator[_Segment]:

@@ -73,6 +73,7 @@ the block is left to the other rules.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 import tomllib
 import unicodedata
@@ -136,8 +137,8 @@ _DATELINE = re.compile(
     r"[A-ZÀ-ÞА-ЯЁ][A-ZÀ-ÞА-ЯЁ .'’/-]{1,40}"
     r"(?:,[^()\n]{1,40}?(?:\s*\([^()\n]{2,60}\))?|\s*\([^()\n]{2,60}\))\s*[–—-]{1,2}\s",
 )
-_SPACES = re.compile(r"\s+")
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "\u00a0": " "})
+_APOSTROPHE_CHARS = "’‘ʼ\u00a0"
+_APOSTROPHES = str.maketrans(dict.fromkeys("’‘ʼ", "'") | {"\u00a0": " "})
 _FORBIDDEN_IN_REGEX = re.compile(r"\(\?P<|\(\?P=|\\[1-9]")
 _RULE_KEYS = frozenset({"id", "kind", "match", "pattern", "patterns", "max_chars", "position"})
 _LABEL_KEYS = frozenset({"id", "field", "pattern", "split", "max_chars", "position"})
@@ -207,10 +208,17 @@ class _Bucket:
     anchored: re.Pattern[str] | None
     floating: re.Pattern[str] | None
     by_group: Mapping[str, Rule]
+    # One literal per floating pattern that any match of it contains, lower-cased, or None
+    # when a pattern has none: a block containing none of them cannot match (see _Folded).
+    floating_literals: tuple[str, ...] | None = None
 
-    def find(self, text: str) -> Rule | None:
+    def find(self, text: str, folded: _Folded | None = None) -> Rule | None:
         m = self.anchored.match(text) if self.anchored is not None else None
-        if m is None and self.floating is not None:
+        if (
+            m is None
+            and self.floating is not None
+            and (folded is None or folded.may_contain(self.floating_literals))
+        ):
             m = self.floating.search(text)
         if m is None:
             return None
@@ -219,6 +227,33 @@ class _Bucket:
         if group is None or group not in self.by_group:
             group = next(g for g, v in m.groupdict().items() if v is not None)
         return self.by_group[group]
+
+
+class _Folded:
+    """A normalised block, lower-cased once, for the literal prefilter of the buckets.
+
+    Why exact: with IGNORECASE, ``re`` matches a pattern character ``p`` against a text
+    character ``t`` when their simple lower cases are equal, or when ``t``'s is one of the few
+    "extra case" partners of ``p``'s (``ı`` for ``i``, ``ſ`` for ``s``: ``_CASE_PARTNERS``).
+    ``str.lower`` is the simple lower case character by character except for ``İ`` (which gives
+    ``i`` + U+0307) and a final sigma (``ς``, whose partner is ``σ``). So when a block's lower
+    case contains neither U+0307 nor any partner of a literal's characters (``danger``: never
+    ASCII, see ``_required_literal``), a match implies the literal in it; other blocks are
+    searched without the prefilter.
+    """
+
+    __slots__ = ("_low", "_usable")
+
+    def __init__(self, text: str, danger: re.Pattern[str]) -> None:
+        self._low = text.lower()
+        self._usable = text.isascii() or danger.search(self._low) is None
+
+    def may_contain(self, literals: tuple[str, ...] | None) -> bool:
+        """False only when the block contains none of ``literals`` (None: no prefilter)."""
+        if literals is None or not self._usable:
+            return True
+        low = self._low
+        return any(literal in low for literal in literals)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,11 +271,12 @@ class _Hit:
 class RuleSet:
     """Compiled boilerplate rules from one or more language packs."""
 
-    __slots__ = ("_buckets", "_labels", "_rules")
+    __slots__ = ("_buckets", "_danger", "_labels", "_rules")
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self._rules = tuple(rules)
         self._buckets = _compile_buckets(self._rules)
+        self._danger = _danger([b.floating_literals or () for b in self._buckets])
         self._labels = tuple(
             _LabelMatcher(rule=r, regex=re.compile(r.patterns[0], re.IGNORECASE))
             for r in self._rules
@@ -314,6 +350,7 @@ class RuleSet:
         if not text or _DATELINE.match(text):
             return None
         size = len(text)
+        folded = _Folded(text, self._danger) if self._danger is not None else None
         for lm in self._labels:
             if lm.rule.position != position or size > lm.rule.max_chars:
                 continue
@@ -329,7 +366,7 @@ class RuleSet:
         for bucket in self._buckets:
             if bucket.position != position or size > bucket.max_chars:
                 continue
-            rule = bucket.find(text)
+            rule = bucket.find(text, folded)
             if rule is not None:
                 return _Hit(rule=rule)
         return None
@@ -540,6 +577,7 @@ def _compile_buckets(rules: Sequence[Rule]) -> tuple[_Bucket, ...]:
     for (kind_index, position, max_chars), members in sorted(groups.items()):
         anchored: list[str] = []
         floating: list[str] = []
+        literals: list[str | None] = []
         by_group: dict[str, Rule] = {}
         for rule in members:
             for pattern in rule.patterns:
@@ -549,6 +587,7 @@ def _compile_buckets(rules: Sequence[Rule]) -> tuple[_Bucket, ...]:
                 rest = _strip_start_anchor(pattern)
                 if rest is None:
                     floating.append(f"(?P<{group}>{pattern})")
+                    literals.append(_required_literal(pattern))
                 else:
                     anchored.append(f"(?P<{group}>{rest})")
         buckets.append(
@@ -559,9 +598,124 @@ def _compile_buckets(rules: Sequence[Rule]) -> tuple[_Bucket, ...]:
                 anchored=re.compile("|".join(anchored), re.IGNORECASE) if anchored else None,
                 floating=re.compile("|".join(floating), re.IGNORECASE) if floating else None,
                 by_group=MappingProxyType(by_group),
+                floating_literals=_all_or_none(literals),
             )
         )
     return tuple(buckets)
+
+
+def _all_or_none(literals: Sequence[str | None]) -> tuple[str, ...] | None:
+    if not literals or any(literal is None for literal in literals):
+        return None
+    return tuple(literal for literal in literals if literal is not None)
+
+
+def _case_partners() -> Mapping[str, str]:
+    """Lower-case character -> its extra IGNORECASE partners, from the running ``re`` engine
+    (``re._casefix``, CPython 3.11+); empty when unknown, which disables the prefilter."""
+    try:
+        extra = importlib.import_module("re._casefix")._EXTRA_CASES
+    except (ImportError, AttributeError):
+        return {}
+    return MappingProxyType({chr(c): "".join(map(chr, ps)) for c, ps in extra.items()})
+
+
+_CASE_PARTNERS = _case_partners()
+
+
+def _danger(literal_sets: Iterable[tuple[str, ...]]) -> re.Pattern[str] | None:
+    """The characters whose presence in a lower-cased block disables the prefilter (see
+    :class:`_Folded`), or None when there is no prefilter (no literal, or unknown engine)."""
+    chars = {ch for literals in literal_sets for literal in literals for ch in literal}
+    if not chars or not _CASE_PARTNERS:
+        return None
+    danger = {p for ch in chars for p in _CASE_PARTNERS.get(ch, "")} | {"\u0307"}
+    return re.compile("[" + re.escape("".join(sorted(danger))) + "]")
+
+
+_QUANTIFIER = re.compile(r"\{\d*(?:,\d*)?\}")
+# Verbose, ASCII or locale flags and escapes with arguments (\x41, \u00e9, \N{...}, octal,
+# backreferences): the scan would misread them, so such patterns get no literal.
+_UNSCANNED = re.compile(r"\(\?[a-zA-Z]*[xaL]|\\[xuUN0-9]")
+_MIN_LITERAL = 3
+
+
+def _required_literal(pattern: str) -> str | None:
+    """The longest run of literal characters (lower-cased) that every match of ``pattern``
+    contains, or None (fewer than ``_MIN_LITERAL`` characters, or a top-level ``|``).
+
+    A conservative scan of the top level: groups, classes, escapes of letters and digits,
+    anchors and ``.`` end a run, and a character followed by ``?``, ``*`` or ``{...}`` is left
+    out of it. Characters with an ASCII IGNORECASE partner (see ``_Folded``) end a run too.
+    """
+    if _UNSCANNED.search(pattern):
+        return None
+    runs: list[str] = []
+    run: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        literal: str | None = None
+        if ch == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            if nxt and not nxt.isalnum() and nxt != "_":
+                literal = nxt
+            i += 2
+        elif ch in "([":
+            i = _skip_group(pattern, i)
+        elif ch == "|":
+            return None
+        elif ch in "?*" or (ch == "{" and _QUANTIFIER.match(pattern, i)):
+            if run:
+                run.pop()  # the quantified character is optional
+            quantifier = _QUANTIFIER.match(pattern, i) if ch == "{" else None
+            i = quantifier.end() if quantifier else i + 1
+        elif ch in ".^$+)":
+            i += 1
+        else:
+            literal = ch
+            i += 1
+        low = literal.lower() if literal is not None else ""
+        if len(low) == 1 and not any(p.isascii() for p in _CASE_PARTNERS.get(low, "")):
+            run.append(low)
+        else:
+            runs.append("".join(run))
+            run = []
+    runs.append("".join(run))
+    best = max(runs, key=len)
+    return best if len(best) >= _MIN_LITERAL else None
+
+
+def _skip_group(pattern: str, start: int) -> int:
+    """The index after the group or character class opening at ``start`` (escapes and
+    nested groups and classes skipped)."""
+    depth = 0
+    in_class = False
+    class_start = 0
+    i = start
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            if ch == "^" and i == class_start:
+                class_start += 1
+            elif ch == "]" and i > class_start:
+                in_class = False
+                if depth == 0:
+                    return i + 1
+        elif ch == "[":
+            in_class = True
+            class_start = i + 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return len(pattern)
 
 
 def _strip_start_anchor(pattern: str) -> str | None:
@@ -599,8 +753,13 @@ def _strip_start_anchor(pattern: str) -> str | None:
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
-    return _SPACES.sub(" ", text).strip()
+    # ASCII text is NFC and has no typographic apostrophe; str.split() splits on exactly the
+    # characters re's \s matches.
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+        if any(ch in text for ch in _APOSTROPHE_CHARS):
+            text = text.translate(_APOSTROPHES)
+    return " ".join(text.split())
 
 
 def _is_body(text: str) -> bool:

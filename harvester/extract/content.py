@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import trafilatura
+from selectolax.lexbor import LexborHTMLParser
 from trafilatura.settings import Document
 
 from harvester.extract.metadata import PageMeta, read_metadata
@@ -166,10 +167,12 @@ def _without_stray_html_end(html: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class MainText:
-    """The main-text blocks of a page (before any cleaning) and its metadata."""
+    """The main-text blocks of a page (before any cleaning), its metadata, and its DOM (the
+    lexbor parse the metadata came from, for later read-only passes: one parse per page)."""
 
     blocks: tuple[str, ...]
     meta: PageMeta
+    dom: LexborHTMLParser | None = field(default=None, repr=False, compare=False)
 
 
 def _blocks(text: str) -> tuple[str, ...]:
@@ -207,11 +210,12 @@ def extract_main(html: str, *, url: str) -> MainText | Rejected:
         return Rejected(reason="no main text found")
     # Metadata only for pages with text: its parse would be wasted on the rest (and a page
     # nested 50,000 deep, which lxml gives up on, costs lexbor seconds).
-    meta = read_metadata(html, url=url)
+    dom = LexborHTMLParser(html)
+    meta = read_metadata(html, url=url, tree=dom)
     blocks = _blocks(doc.text)
     if blocks and meta.title and " ".join(meta.title.split()) == blocks[0]:
         blocks = blocks[1:]
-    return MainText(blocks=blocks, meta=meta)
+    return MainText(blocks=blocks, meta=meta, dom=dom)
 
 
 def article_gate(blocks: tuple[str, ...], meta: PageMeta) -> Rejected | None:

@@ -194,9 +194,12 @@ def _language(tree: LexborHTMLParser) -> str | None:
     return None
 
 
-def read_metadata(html: str, *, url: str = "") -> PageMeta:
-    """Metadata of one page. Never raises on bad markup (fields are then None/empty)."""
-    tree = LexborHTMLParser(html)
+def read_metadata(html: str, *, url: str = "", tree: LexborHTMLParser | None = None) -> PageMeta:
+    """Metadata of one page. Never raises on bad markup (fields are then None/empty).
+
+    ``tree``: ``html`` already parsed (read, not modified), which saves a parse.
+    """
+    tree = LexborHTMLParser(html) if tree is None else tree
     json_ld = _json_ld(tree)
     article = next((o for o in json_ld if _types(o) & _ARTICLE_TYPES), None)
     publisher = article.get("publisher") if article else None
