@@ -74,6 +74,7 @@ bench: venv
 	$(BIN)/python bench/crawl_throughput.py
 	$(BIN)/python bench/export_archive.py
 	$(BIN)/python bench/import_warc.py
+	$(BIN)/python bench/wacz_export.py --articles 10000
 	$(BIN)/python bench/kill_trials.py --trials 100
 	$(BIN)/python bench/template_book.py
 	$(BIN)/python bench/soak.py
