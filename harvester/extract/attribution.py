@@ -197,6 +197,8 @@ _SKIP_TAGS = frozenset(
 # walked the slow way.
 _BLOCK_MARK = "\ufdd0"
 _BREAK_MARK = "\ufdd1"
+# The body's own boundaries are the text's ends (and an HTML parser puts no body in a body).
+_INNER_BLOCK_TAGS = _BLOCK_TAGS - {"body"}
 _MARKS = re.compile(f"[{_BLOCK_MARK}{_BREAK_MARK}]")
 # Whitespace-free pieces of the hint lists, one of which any line with a credit contains.
 _CREDIT_STEMS = tuple(
@@ -593,7 +595,7 @@ def _marked_text(body: LexborNode) -> str | None:
         if tag == "br":
             node.insert_after(_BREAK_MARK)
             marks += 1
-        elif tag in _BLOCK_TAGS and node != body:
+        elif tag in _INNER_BLOCK_TAGS:
             node.insert_before(_BLOCK_MARK)
             node.insert_after(_BLOCK_MARK)
             marks += 2
