@@ -197,8 +197,19 @@ _SKIP_TAGS = frozenset(
 # walked the slow way.
 _BLOCK_MARK = "\ufdd0"
 _BREAK_MARK = "\ufdd1"
-_BLOCK_SELECTOR = ", ".join(sorted(_BLOCK_TAGS - {"body"}))
-_SKIP_SELECTOR = ", ".join(sorted(_SKIP_TAGS - {"head"}))
+# The body's own boundaries are the text's ends (and an HTML parser puts no body in a body).
+_INNER_BLOCK_TAGS = _BLOCK_TAGS - {"body"}
+_MARKS = re.compile(f"[{_BLOCK_MARK}{_BREAK_MARK}]")
+# Whitespace-free pieces of the hint lists, one of which any line with a credit contains.
+_CREDIT_STEMS = tuple(
+    dict.fromkeys(
+        word
+        for hint in (*_STRONG_HINTS, *_LABEL_HINTS, *_COPYRIGHT_HINTS)
+        for word in hint.split()[:1]
+    )
+)
+# How a line ending with a date or time (_DATE_AT_END) ends: a digit, "am"/"pm", or a dot.
+_LINE_END_DATE = re.compile(rf"[\d.mM]\s*(?=[{_BLOCK_MARK}{_BREAK_MARK}]|\Z)")
 _AUTHOR_METAS = frozenset(
     {"author", "byl", "dc.creator", "dcterms.creator", "parsely-author", "sailthru.author",
      "article:author"}
@@ -553,44 +564,78 @@ def _dom_evidence(ctx: _Context, body: LexborNode, html: str) -> list[Evidence]:
     """Credit-line and link evidence of the DOM's text segments (``body`` is modified).
 
     Most pages have no credit outside their main text, and the Python walk of
-    :func:`_segments` costs more than the rest of attribution together: the segments' lines are
-    read first by :func:`_marked_lines` (a few C-level passes), and only a page where one of
-    them holds a credit is walked, on a fresh parse, for the links of its segments.
+    :func:`_segments` costs more than the rest of attribution together: the segments' text is
+    read first by :func:`_marked_text` (C-level passes), only the lines that may hold a credit
+    (:func:`_credit_candidates`) are scanned, and only a page where one of them holds a credit
+    is walked, on a fresh parse, for the links of its segments.
     """
-    lines = _marked_lines(body)
-    if lines is not None and not any(_credits(ctx, _window(line)) for line in lines):
+    text = _marked_text(body)
+    if text is not None and not any(
+        _credits(ctx, _window(line)) for line in _credit_candidates(text)
+    ):
         return []
     segments = _segments(LexborHTMLParser(html).body or body)
     return [evidence for segment in segments for evidence in _segment_evidence(ctx, segment)]
 
 
-def _marked_lines(body: LexborNode) -> list[str] | None:
-    """The non-blank lines of :func:`_segments` (whitespace not normalised), or None when the
-    page itself contains the marker characters.
+def _marked_text(body: LexborNode) -> str | None:
+    """The text of :func:`_segments` with a mark between segments (``_BLOCK_MARK``) and at
+    ``<br>`` (``_BREAK_MARK``), whitespace as in the page; None when the page itself contains
+    a mark character.
 
-    Skipped subtrees are dropped, a marker text node is put around every block element and
-    after every ``<br>``, and the text of the body is read in one pass. (Reverse document
-    order: a node is dropped before any ancestor of it, never after.)
+    Skipped subtrees are dropped (in reverse document order: a node before its ancestors), a
+    mark text node is put around every block element and after every ``<br>``, and the text
+    of the body is read in one pass.
     """
-    for node in reversed(body.css(_SKIP_SELECTOR)):
+    for node in [n for n in body.traverse() if n.tag in _SKIP_TAGS][::-1]:
         node.decompose()
     marks = 0
-    for node in body.css("br"):
-        node.insert_after(_BREAK_MARK)
-        marks += 1
-    for node in body.css(_BLOCK_SELECTOR):
-        node.insert_before(_BLOCK_MARK)
-        node.insert_after(_BLOCK_MARK)
-        marks += 2
+    for node in body.traverse():
+        tag = node.tag
+        if tag == "br":
+            node.insert_after(_BREAK_MARK)
+            marks += 1
+        elif tag in _INNER_BLOCK_TAGS:
+            node.insert_before(_BLOCK_MARK)
+            node.insert_after(_BLOCK_MARK)
+            marks += 2
     text = body.text(deep=True)
     if text.count(_BLOCK_MARK) + text.count(_BREAK_MARK) != marks:
         return None
-    return [
-        line
-        for segment in text.split(_BLOCK_MARK)
-        for line in segment.split(_BREAK_MARK)
-        if not line.isspace() and line
-    ]
+    return text
+
+
+def _credit_candidates(text: str) -> list[str]:
+    """The non-blank lines of a :func:`_marked_text` that may hold a credit, in order.
+
+    A superset of the lines :func:`_scan_credits` finds one in: those containing a word of
+    the hint lists (whitespace-free, so found in the raw line too) and those ending like
+    ``_DATE_AT_END``. Found with ``str.find`` over the whole lower-cased text (all lines when
+    lower-casing changes the text's length).
+    """
+    low = text.lower()
+    if len(low) != len(text):
+        starts = [0, *(m.end() for m in _MARKS.finditer(text))]
+    else:
+        found: set[int] = set()
+        for stem in _CREDIT_STEMS:
+            i = low.find(stem)
+            while i >= 0:
+                found.add(_line_start(text, i))
+                i = low.find(stem, _line_end(text, i))
+        found.update(_line_start(text, m.start()) for m in _LINE_END_DATE.finditer(text))
+        starts = sorted(found)
+    lines = (text[start : _line_end(text, start)] for start in starts)
+    return [line for line in lines if line and not line.isspace()]
+
+
+def _line_start(text: str, index: int) -> int:
+    return max(text.rfind(_BLOCK_MARK, 0, index), text.rfind(_BREAK_MARK, 0, index)) + 1
+
+
+def _line_end(text: str, index: int) -> int:
+    ends = [i for i in (text.find(_BLOCK_MARK, index), text.find(_BREAK_MARK, index)) if i >= 0]
+    return min(ends, default=len(text))
 
 
 def _segments(root: LexborNode) -> Iterator[_Segment]:
