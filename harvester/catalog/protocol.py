@@ -197,8 +197,8 @@ class Catalog(Protocol):
         ...
 
     def outlet_days(self, outlet: str) -> list[tuple[int, int]]:
-        """``outlet``'s articles archived per UTC day (days since the epoch, fetch time),
-        oldest first; empty for an unknown outlet."""
+        """``outlet``'s articles per UTC day they ran (days since the epoch; published, else
+        fetched), oldest first; empty for an unknown outlet."""
         ...
 
     def outlet_links(self, outlet: str) -> OutletLinks:

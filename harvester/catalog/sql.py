@@ -660,14 +660,15 @@ class SqlCatalog(Closeable):
         return [str(r[0]) for r in rows]
 
     def outlet_days(self, outlet: str) -> list[tuple[int, int]]:
-        """``outlet``'s archived articles per day (days since the epoch, UTC, by fetch time),
-        oldest first."""
+        """``outlet``'s articles per UTC day they ran (days since the epoch; published, else
+        fetched), oldest first; newest rows only."""
+        day = "CAST(a.ran AS BIGINT) / 86400"
         rows = self._rows(
-            'SELECT CAST("time" AS BIGINT) / 86400, COUNT(*) FROM docs WHERE outlet = ?'
-            ' GROUP BY CAST("time" AS BIGINT) / 86400 ORDER BY 1',
+            f"SELECT {day}, COUNT(*) FROM articles a WHERE a.outlet = ?"  # noqa: S608
+            f" AND a.ran IS NOT NULL AND {self._NEWEST} GROUP BY {day} ORDER BY 1",
             (outlet,),
         )
-        return [(int(day), int(n)) for day, n in rows]
+        return [(int(d), int(n)) for d, n in rows]
 
     def outlet_links(self, outlet: str) -> OutletLinks:
         """Whom ``outlet`` copies and who copies it, from the newest row of every article."""
