@@ -21,7 +21,7 @@ from harvester.catalog import (
     parse_query,
 )
 from harvester.config import Settings
-from harvester.dedup.diff import paragraph_diff
+from harvester.dedup.diff import ParagraphDiff
 from harvester.dedup.fingerprint import Fingerprint
 from harvester.dedup.stories import epoch, relate
 from harvester.errors import ArchiveError
@@ -264,6 +264,7 @@ class MemberView:
     rows: tuple[DiffRow, ...]
     summary: str | None
     removed: tuple[dict[str, str], ...]
+    paragraphs: tuple[str, ...] = ()  # the lead's own text (copies show theirs as a diff)
 
     @property
     def lag_text(self) -> str:
@@ -404,7 +405,7 @@ def story_page(catalog: Catalog, story: str, *, wacz: bool = False) -> StoryPage
         if not is_lead:
             copy = record.text.split("\n\n")
             rows = tuple(aligned_rows(base, copy))
-            summary = paragraph_diff(base, copy).summary()
+            summary = _summary(rows)
         ran = _ran(record)
         own = [*member.doc.evidence, *(e for e in record.original.evidence if e.kind == "text")]
         if is_lead:
@@ -427,6 +428,7 @@ def story_page(catalog: Catalog, story: str, *, wacz: bool = False) -> StoryPage
                 rows=rows,
                 summary=summary,
                 removed=_removed(member),
+                paragraphs=tuple(p for p in base if p.strip()) if is_lead else (),
             )
         )
     lead_own = set(lead.doc.evidence)
@@ -447,6 +449,21 @@ def story_page(catalog: Catalog, story: str, *, wacz: bool = False) -> StoryPage
         timeline=picture,
         wacz=f"/story/{story}/evidence.wacz" if wacz else None,
     )
+
+
+def _summary(rows: Sequence[DiffRow]) -> str:
+    """The counts of :meth:`harvester.dedup.diff.ParagraphDiff.summary`, from the aligned rows
+    (the same alignment; computing it twice would double the story page's cost)."""
+    counts = {
+        kind: sum(1 for r in rows if r.kind == kind)
+        for kind in ("kept", "edited", "added", "removed")
+    }
+    return ParagraphDiff(
+        added=("",) * counts["added"],
+        removed=("",) * counts["removed"],
+        edited=(("", ""),) * counts["edited"],
+        kept=counts["kept"],
+    ).summary()
 
 
 def _by_time(view: MemberView) -> float:
