@@ -3,7 +3,9 @@
 Pages timed (``harvester serve``'s application, in process, through httpx's ASGI transport:
 routing, the catalog's queries, the view, the Jinja2 rendering, the security middleware; no
 socket): the stories page (home, newest first), a story with 20 copies (its members, diffs,
-relations, timeline), an outlet page (the busiest outlet: its chart, whom it copies, who
+relations, timeline; computed every time, and again from the desk's story cache, which holds
+a story's page until the archive changes), an outlet page (the busiest outlet: its chart,
+whom it copies, who
 copies it), a word search and a phrase search. Each is asked ``--requests`` times in turn after
 a warm-up; page weight is the body's size in bytes.
 
@@ -124,8 +126,10 @@ class Filler:
         url = f"https://{outlet}.test/{i}"
         is_original = original is None
         source_url, source_outlet, _ = original or (url, outlet, True)
-        evidence = () if is_original else (Evidence(kind="credit-line", text=f"({source_outlet})",
-                                                    source=source_outlet, url=source_url),)  # fmt: skip
+        credit = Evidence(
+            kind="credit-line", text=f"({source_outlet})", source=source_outlet, url=source_url
+        )
+        evidence = () if is_original else (credit,)
         record = ExportRecord(
             url=url,
             final_url=url,
@@ -173,8 +177,9 @@ class Filler:
         if self.open_stories and self.rng.random() < 0.3:
             story, source_url, source_outlet, source_ran, text = self.rng.choice(self.open_stories)
             ran = max(ran, source_ran + self.rng.uniform(300, 2 * 86400))
+            source = (source_url, source_outlet, True)
             return [self._row(i, outlet=outlet, story=story, text=text, ran=ran,
-                              original=(source_url, source_outlet, True), fp=self.placeholder)]  # fmt: skip
+                              original=source, fp=self.placeholder)]  # fmt: skip
         if self.rng.random() < 0.25:
             outlet = f"wire{self.rng.randint(0, 4)}"
         text = self.corpus.text(self.rng.randint(150, 250))
@@ -247,7 +252,7 @@ class Filler:
                         d.story,
                     )
                     for _, d in rows
-                ],  # fmt: skip
+                ],
             )
 
 
@@ -289,12 +294,21 @@ def measure(filler: Filler, requests: int) -> dict[str, Any]:
     }
     with SqliteCatalog(root / "index.sqlite", readonly=True) as catalog:
         desk = Desk(catalog=catalog, root=root, settings=load_settings(None).with_archive_dir(root))
-        app = create_app(desk)
+        app = create_app(desk, story_cache=0)  # every page computed
+        cached = create_app(desk)
 
         async def run() -> dict[str, Any]:
             transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-            async with httpx.AsyncClient(transport=transport, base_url="http://desk") as client:
-                return {name: await _time(client, path, requests) for name, path in pages.items()}
+            again = httpx.ASGITransport(app=cached)  # type: ignore[arg-type]
+            async with (
+                httpx.AsyncClient(transport=transport, base_url="http://desk") as client,
+                httpx.AsyncClient(transport=again, base_url="http://desk") as repeat,
+            ):
+                timed = {name: await _time(client, path, requests) for name, path in pages.items()}
+                timed["story with 20 copies, again (cached)"] = await _time(
+                    repeat, f"/story/{BIG_STORY}", requests
+                )
+                return timed
 
         results = asyncio.run(run())
     peer = results["peer: /static/desk.css"]["p50_ms"]
@@ -310,7 +324,8 @@ def table(size: int, fill_s: float, results: dict[str, Any]) -> str:
     ]
     for name, r in results.items():
         lines.append(
-            f"{name[:40]:<40} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['x_peer']:>7} {r['bytes']:>9,}"
+            f"{name[:40]:<40} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['x_peer']:>7}"
+            f" {r['bytes']:>9,}"
         )
     return "\n".join(lines)
 

@@ -20,6 +20,7 @@ import json
 import logging
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -54,6 +55,8 @@ PAGE_CSP = (
 )
 # An archived page: its own opaque origin, no script, nothing fetched; framed only by us.
 RAW_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
+# Story pages kept computed (see _Pages.story_view).
+STORY_CACHE = 256
 # Raw captures bigger than this are not shown (an article page is far smaller).
 RAW_LIMIT = 20 * 1024 * 1024
 
@@ -142,10 +145,31 @@ def _split_json(value: str) -> tuple[str, bool]:
 class _Pages:
     """The route handlers over one :class:`Desk` (sync: Starlette runs them in threads)."""
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: Desk, *, story_cache: int = STORY_CACHE) -> None:
         self.desk = desk
+        self.story_cache = story_cache
         self.env = _templates()
         self.css = _static("desk.css")
+        # Story pages by (story, archive cursor): an archive only grows, so a story's page
+        # stays right until a new article row arrives (the cursor moves). Diffing 20 copies
+        # is the costliest page; a story people keep open is computed once.
+        self._stories: OrderedDict[tuple[str, int], views.StoryPage] = OrderedDict()
+        self._stories_lock = threading.Lock()
+
+    def story_view(self, story: str) -> views.StoryPage:
+        """The story's page, from the cache while the archive has not changed."""
+        key = (story, self.desk.catalog.max_article_id())
+        with self._stories_lock:
+            cached = self._stories.get(key)
+            if cached is not None:
+                self._stories.move_to_end(key)
+                return cached
+        page = views.story_page(self.desk.catalog, story, wacz=self.desk.wacz)
+        with self._stories_lock:
+            self._stories[key] = page
+            while len(self._stories) > self.story_cache:
+                self._stories.popitem(last=False)
+        return page
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -214,7 +238,7 @@ class _Pages:
         return self.answer(
             request,
             suffixed,
-            lambda: views.story_page(self.desk.catalog, story, wacz=self.desk.wacz),
+            lambda: self.story_view(story),
             "story.html",
         )
 
@@ -384,9 +408,10 @@ def _security(app: ASGIApp, desk: Desk, pages: _Pages) -> ASGIApp:
     return wrapped
 
 
-def create_app(desk: Desk) -> ASGIApp:
-    """The story desk over ``desk`` as an ASGI application."""
-    pages = _Pages(desk)
+def create_app(desk: Desk, *, story_cache: int = STORY_CACHE) -> ASGIApp:
+    """The story desk over ``desk`` as an ASGI application (``story_cache``: story pages kept
+    computed while the archive is unchanged; 0 computes every one)."""
+    pages = _Pages(desk, story_cache=story_cache)
     get = ["GET", "HEAD"]
     routes = [
         Route("/", pages.stories, methods=get),
