@@ -267,6 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="archive root (new or empty; default: a temp dir)",
     )
     p.add_argument("--verbose", action="store_true", help="show the daemon's log lines too")
+
+    p = sub.add_parser("serve", help="the story desk: a read-only web page over the archive")
+    _add_config(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0: any free)")
+    p.add_argument(
+        "--token",
+        help="access token, needed for any address beyond this machine "
+        "(default: $HARVESTER_SERVE_TOKEN)",
+    )
     return parser
 
 
@@ -619,6 +629,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(archive=args.archive, out=sys.stdout)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``harvester serve``: the story desk (see harvester.web)."""
+    from harvester.web import serve  # noqa: PLC0415 (the web stack only for this command)
+
+    return serve(_settings(args), host=args.host, port=args.port, token=args.token, out=sys.stdout)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``harvester run``: the daemon (see harvester.daemon)."""
     # A SIGTERM while the daemon starts up is a stop request like any other (exit 0).
@@ -674,6 +691,7 @@ _COMMANDS = {
     "import-warc": cmd_import_warc,
     "run": cmd_run,
     "demo": cmd_demo,
+    "serve": cmd_serve,
 }
 
 

@@ -1221,3 +1221,207 @@ def test_postgres_catalog_comes_back_after_a_server_restart(
         assert catalog.latest_capture("https://north.test/a") == before
         catalog.add_capture(capture("https://north.test/b", 2))
         assert catalog.counts() == {"captures": 2, "articles": 0}
+
+
+# --- the story desk: listings, members, outlets, full-text search (schema 5) -----------------
+
+
+def _desk_article(
+    catalog: Catalog,
+    n: int,
+    final_url: str,
+    *,
+    outlet: str,
+    story: str,
+    title: str,
+    text: str,
+    is_original: bool,
+    original: tuple[str | None, str | None, bool],
+    published: str | None,
+    time: float,
+) -> None:
+    """Article ``n`` (an article row and its doc, as the pipeline writes both)."""
+    url, original_outlet, seen = original
+    record = replace(
+        export(final_url, n, outlet=outlet, story=story),
+        title=title,
+        text=text,
+        is_original=is_original,
+        published=published,
+        original=Original(url=url, outlet=original_outlet, seen=seen),
+    )
+    catalog.add_article(article(record, n))
+    catalog.put_doc(replace(doc(final_url, time=time, story=story, outlet=outlet)))
+
+
+def _newsroom(catalog: Catalog) -> None:
+    """A wire story copied twice (one copy an hour late, one a day late), a story whose
+    original (RIA) was never archived, and a local story nobody copied."""
+    wire = ("https://wire.test/a", "Wire", True)
+    _desk_article(catalog, 1, "https://wire.test/a", outlet="Wire", story="s-harbour",
+                  title="Harbour budget passes", text="The council voted.\n\nMayor Ruiz spoke.",
+                  is_original=True, original=wire, published="2026-11-30T08:00:00Z",
+                  time=NOW)  # fmt: skip
+    _desk_article(catalog, 2, "https://north.test/a", outlet="north", story="s-harbour",
+                  title="Harbour budget passes", text="The council voted.\n\nMayor Ruiz spoke.",
+                  is_original=False, original=wire, published="2026-11-30T09:00:00Z",
+                  time=NOW + 10)  # fmt: skip
+    _desk_article(catalog, 3, "https://south.test/a", outlet="south", story="s-harbour",
+                  title="Budget", text="The council voted.\n\nOur view: good.",
+                  is_original=False, original=wire, published="2026-12-01T08:00:00Z",
+                  time=NOW + 20)  # fmt: skip
+    _desk_article(catalog, 4, "https://north.test/b", outlet="north", story="s-moscow",
+                  title="Pipeline talks", text="MOSCOW (RIA) - Talks on the pipeline resumed.",
+                  is_original=False, original=("https://ria.test/x", "RIA", False),
+                  published=None, time=NOW + 30)  # fmt: skip
+    _desk_article(catalog, 5, "https://south.test/c", outlet="south", story="s-fair",
+                  title="County fair opens", text="The fair opened with a parade.",
+                  is_original=True, original=("https://south.test/c", "south", True),
+                  published="2026-11-29T08:00:00Z", time=NOW - 86400 * 3)  # fmt: skip
+
+
+def test_story_summaries_newest_first_with_filters_and_pages(catalog: Catalog) -> None:
+    from harvester.catalog import StoryFilter
+
+    _newsroom(catalog)
+    every = catalog.story_summaries(StoryFilter())
+    assert [s.story for s in every] == ["s-moscow", "s-harbour", "s-fair"]
+    harbour = every[1]
+    assert (harbour.articles, harbour.first, harbour.last) == (3, NOW, NOW + 20)
+    assert [s.story for s in catalog.story_summaries(StoryFilter(copies_only=True))] == [
+        "s-harbour"
+    ]
+    assert [s.story for s in catalog.story_summaries(StoryFilter(outlet="south"))] == [
+        "s-harbour",
+        "s-fair",
+    ]
+    assert [s.story for s in catalog.story_summaries(StoryFilter(wire="RIA"))] == ["s-moscow"]
+    assert [s.story for s in catalog.story_summaries(StoryFilter(wire="Wire"))] == ["s-harbour"]
+    assert catalog.story_summaries(StoryFilter(outlet="nobody")) == []
+    recent = StoryFilter(since=NOW - 86400, until=NOW + 25)
+    assert [s.story for s in catalog.story_summaries(recent)] == ["s-harbour"]
+    paged = [s.story for s in catalog.story_summaries(StoryFilter(), limit=2, offset=1)]
+    assert paged == ["s-harbour", "s-fair"]
+
+
+def test_story_members_are_the_newest_rows_with_their_docs(catalog: Catalog) -> None:
+    _newsroom(catalog)
+    # A re-resolution appends a newer row for the copy at north: that row is the member.
+    newer = replace(catalog.article("https://north.test/a"), title="Harbour budget (updated)")  # type: ignore[type-var]
+    catalog.add_article(article(newer, 9))
+    members = catalog.story_members(["s-harbour", "s-fair", "s-unknown"])
+    assert set(members) == {"s-harbour", "s-fair"}
+    harbour = members["s-harbour"]
+    assert [m.doc.final_url for m in harbour] == [
+        "https://wire.test/a",
+        "https://north.test/a",
+        "https://south.test/a",
+    ]
+    assert harbour[1].article.record.title == "Harbour budget (updated)"
+    assert harbour[1].row_id == catalog.article_row_id("https://north.test/a")
+    assert harbour[1].doc.evidence[0].source == "Wire"
+    row = catalog.article_row_by_id(harbour[0].row_id)
+    assert row is not None and row.record.final_url == "https://wire.test/a"
+    assert catalog.article_row_by_id(10_000) is None
+
+
+def test_outlet_activity_links_and_names(catalog: Catalog) -> None:
+    from harvester.dedup.stories import epoch
+
+    _newsroom(catalog)
+    assert catalog.outlet_names() == ["Wire", "north", "south"]
+    assert catalog.original_outlets() == ["RIA", "Wire", "south"]
+    day = int(epoch("2026-11-29T08:00:00Z") or 0) // 86400
+    assert catalog.outlet_days("south") == [(day, 1), (day + 2, 1)]
+    assert catalog.outlet_days("nobody") == []
+    north = catalog.outlet_links("north")
+    assert (north.articles, north.copies) == (2, 2)
+    assert sorted((c.outlet, c.lag) for c in north.copies_from) == [
+        ("RIA", None),
+        ("Wire", 3600.0),
+    ]
+    assert north.copied_by == ()
+    wire = catalog.outlet_links("Wire")
+    assert (wire.articles, wire.copies, wire.copies_from) == (1, 0, ())
+    assert sorted((c.outlet, c.lag) for c in wire.copied_by) == [
+        ("north", 3600.0),
+        ("south", 86400.0),
+    ]
+    assert catalog.outlet_links("nobody").articles == 0
+
+
+def test_search_finds_words_and_phrases_in_newest_rows_only(catalog: Catalog) -> None:
+    from harvester.catalog.fulltext import parse_query
+
+    _newsroom(catalog)
+
+    def found(text: str) -> list[str]:
+        query = parse_query(text)
+        assert query is not None
+        return sorted(h.record.final_url for h in catalog.search_articles(query))
+
+    assert found("parade") == ["https://south.test/c"]
+    assert found("PIPELINE talks") == ["https://north.test/b"]
+    assert found('"council voted"') == [
+        "https://north.test/a",
+        "https://south.test/a",
+        "https://wire.test/a",
+    ]
+    assert found('"voted council"') == []
+    assert found("council view") == ["https://south.test/a"]  # every term, title or text
+    hits = catalog.search_articles(parse_query("fair"))  # type: ignore[arg-type]
+    assert [(h.story, h.record.title) for h in hits] == [("s-fair", "County fair opens")]
+    # The newer row of an article replaces the old one in the index.
+    changed = replace(catalog.article("https://south.test/c"), text="The fair was cancelled.")  # type: ignore[type-var]
+    catalog.add_article(article(changed, 11))
+    assert found("parade") == []
+    assert found("cancelled") == ["https://south.test/c"]
+    # What would be query syntax is only words: nothing raises, nothing matches too much.
+    for hostile in ['"', "NEAR(council voted) OR *", "title:fair", "fair) OR (1=1", "-fair ^"]:
+        query = parse_query(hostile)
+        if query is not None:
+            catalog.search_articles(query)
+    assert found("title:fair") == []  # "title" is a word here, not a column filter
+
+
+def _downgrade_to_schema_4(store: Store) -> None:
+    """Make the store look as a schema-4 harvester left it: no full-text index, no columns."""
+    if store.engine == "sqlite":
+        with contextlib.closing(sqlite3.connect(store.location)) as db, db:
+            db.execute("DROP TRIGGER articles_fts_add")
+            db.execute("DROP TABLE articles_fts")
+            db.execute(
+                "UPDATE articles SET is_original = NULL, original_outlet = NULL,"
+                " original_url = NULL, ran = NULL"
+            )
+    else:
+        with psycopg.connect(store.location) as conn:
+            for column in ("search", "is_original", "original_outlet", "original_url", "ran"):
+                conn.execute(sql.SQL("ALTER TABLE articles DROP COLUMN {}").format(
+                    sql.Identifier(column)))  # fmt: skip
+    _set_schema_version(store, 4)
+
+
+def test_schema_4_catalogs_gain_search_and_columns_on_open(store: Store) -> None:
+    from harvester.catalog.fulltext import parse_query
+
+    first = store.open()
+    _newsroom(first)
+    first.close()
+    _downgrade_to_schema_4(store)
+    upgraded = store.open()
+    query = parse_query('"council voted"')
+    assert query is not None
+    assert len(upgraded.search_articles(query)) == 3
+    assert sorted((c.outlet, c.lag) for c in upgraded.outlet_links("Wire").copied_by) == [
+        ("north", 3600.0),
+        ("south", 86400.0),
+    ]
+    # Kept in step after the upgrade too.
+    _desk_article(upgraded, 12, "https://east.test/z", outlet="east", story="s-z",
+                  title="Zebra crossing", text="A new crossing.", is_original=True,
+                  original=("https://east.test/z", "east", True), published=None,
+                  time=NOW)  # fmt: skip
+    assert [h.record.final_url for h in upgraded.search_articles(parse_query("zebra"))] == [  # type: ignore[arg-type]
+        "https://east.test/z"
+    ]

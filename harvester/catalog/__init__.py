@@ -12,15 +12,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harvester.catalog.fulltext import FullTextQuery, parse_query
 from harvester.catalog.protocol import Catalog
 from harvester.catalog.rows import (
     ArticleRow,
     CaptureRow,
+    CopyLink,
     DocRow,
     FleetDue,
     FrontierItem,
+    OutletLinks,
     OutletState,
     RobotsEntry,
+    SearchHit,
+    StoryFilter,
+    StoryMember,
+    StorySummary,
     Validators,
 )
 from harvester.catalog.sql import SCHEMA_VERSION, SqlCatalog
@@ -35,18 +42,26 @@ __all__ = [
     "ArticleRow",
     "CaptureRow",
     "Catalog",
+    "CopyLink",
     "DocRow",
     "FleetDue",
     "FrontierItem",
+    "FullTextQuery",
+    "OutletLinks",
     "OutletState",
     "RobotsEntry",
+    "SearchHit",
     "SqlCatalog",
     "SqliteCatalog",
+    "StoryFilter",
+    "StoryMember",
+    "StorySummary",
     "Validators",
     "catalog_exists",
     "check_catalog_url",
     "is_postgres",
     "open_catalog",
+    "parse_query",
 ]
 
 

@@ -25,7 +25,15 @@ import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
 
-from harvester.catalog.sql import SCHEMA_VERSION, Params, Row, SqlCatalog, Tx
+from harvester.catalog.fulltext import FullTextQuery
+from harvester.catalog.sql import (
+    SCHEMA_VERSION,
+    Params,
+    Row,
+    SqlCatalog,
+    Tx,
+    backfill_article_columns,
+)
 from harvester.catalog.sqlite import refuse_newer
 from harvester.errors import ArchiveError, ArchiveUnavailableError
 
@@ -183,9 +191,26 @@ CREATE TABLE IF NOT EXISTS robots (
 )
 """
 
-# Schema changes after the first PostgreSQL schema (4): version -> statements. Empty so far;
-# a new version appends its ALTERs here and raises SCHEMA_VERSION.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {}
+# Schema changes after the first PostgreSQL schema (4): version -> statements; a new version
+# appends its ALTERs here and raises SCHEMA_VERSION.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 5: the story desk. Each article row's original and run time as columns (filled from the
+    # records by backfill_article_columns), and full-text search: a tsvector of title and
+    # cleaned text computed by the server for every row ('simple': no stemming, like the
+    # SQLite catalog's FTS5 tokenizer), GIN-indexed; searches keep each article's newest row.
+    5: (
+        "ALTER TABLE articles ADD COLUMN IF NOT EXISTS is_original INTEGER",
+        "ALTER TABLE articles ADD COLUMN IF NOT EXISTS original_outlet TEXT",
+        "ALTER TABLE articles ADD COLUMN IF NOT EXISTS original_url TEXT",
+        "ALTER TABLE articles ADD COLUMN IF NOT EXISTS ran DOUBLE PRECISION",
+        "ALTER TABLE articles ADD COLUMN IF NOT EXISTS search tsvector GENERATED ALWAYS AS"
+        " (to_tsvector('simple'::regconfig, coalesce((record::json) ->> 'title', '') || ' ' ||"
+        " coalesce((record::json) ->> 'text', ''))) STORED",
+        "CREATE INDEX IF NOT EXISTS articles_search ON articles USING GIN (search)",
+        "CREATE INDEX IF NOT EXISTS articles_by_original ON articles (original_outlet, id)",
+        'CREATE INDEX IF NOT EXISTS docs_by_outlet ON docs (outlet, "time")',
+    ),
+}
 
 _PASSING = (
     psycopg.OperationalError,
@@ -311,12 +336,26 @@ class PostgresCatalog(SqlCatalog):
             for target in sorted(v for v in _MIGRATIONS if v > version):
                 for statement in _MIGRATIONS[target]:
                     conn.execute(statement.encode())
+                if target == 5:
+                    backfill_article_columns(_PgTx(conn))
                 version = target
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', %s)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
+
+    def _search_sql(self, query: FullTextQuery, limit: int) -> tuple[str, Params]:
+        # Each phrase is a parameter of phraseto_tsquery: a value, never query syntax.
+        texts = query.texts()
+        tsquery = " && ".join("phraseto_tsquery('simple', ?)" for _ in texts)
+        return (
+            "SELECT a.id, a.record, d.story FROM articles a"  # noqa: S608
+            " LEFT JOIN docs d ON d.final_url = a.final_url"
+            f" WHERE a.search @@ ({tsquery}) AND {self._NEWEST}"
+            f" ORDER BY ts_rank(a.search, ({tsquery})) DESC, a.id DESC LIMIT ?",
+            (*texts, *texts, limit),
+        )
 
     def _serialise_puts(self, tx: Tx) -> None:
         # Under READ COMMITTED two puts would read the same MAX(placed): take turns.

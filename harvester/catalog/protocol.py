@@ -11,14 +11,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from harvester.catalog.fulltext import FullTextQuery
 from harvester.catalog.rows import (
     ArticleRow,
     CaptureRow,
     DocRow,
     FleetDue,
     FrontierItem,
+    OutletLinks,
     OutletState,
     RobotsEntry,
+    SearchHit,
+    StoryFilter,
+    StoryMember,
+    StorySummary,
     Validators,
 )
 from harvester.extract.templates import TemplateChanges
@@ -162,6 +168,48 @@ class Catalog(Protocol):
         story: str | None = None,
     ) -> list[tuple[int, ArticleRow]]:
         """Keyset page of the newest article rows with ``after < id <= upto`` (see Archive)."""
+        ...
+
+    # -- the story desk (``harvester serve``: read-only) ----------------------------------------
+
+    def story_summaries(
+        self, where: StoryFilter, *, limit: int = 50, offset: int = 0
+    ) -> list[StorySummary]:
+        """Stories matching ``where``, the most recently archived first (by their newest
+        member's fetch time, then story id): ``limit`` of them after the first ``offset``."""
+        ...
+
+    def story_members(self, stories: Sequence[str]) -> dict[str, list[StoryMember]]:
+        """Each story's members in doc order (newest article row, doc); unknown stories are
+        left out."""
+        ...
+
+    def article_row_by_id(self, row_id: int) -> ArticleRow | None:
+        """The article row at cursor position ``row_id`` (any row), or None."""
+        ...
+
+    def outlet_names(self) -> list[str]:
+        """Every outlet with an archived article, sorted."""
+        ...
+
+    def original_outlets(self) -> list[str]:
+        """Every outlet named as some story's original (archived or not), sorted."""
+        ...
+
+    def outlet_days(self, outlet: str) -> list[tuple[int, int]]:
+        """``outlet``'s articles per UTC day they ran (days since the epoch; published, else
+        fetched), oldest first; empty for an unknown outlet."""
+        ...
+
+    def outlet_links(self, outlet: str) -> OutletLinks:
+        """``outlet``'s articles, its copies by original outlet and others' copies of its
+        originals, each with its lag (newest rows only; zeros for an unknown outlet)."""
+        ...
+
+    def search_articles(self, query: FullTextQuery, *, limit: int = 100) -> list[SearchHit]:
+        """Up to ``limit`` articles (newest rows) whose title or cleaned text holds every
+        phrase of ``query``, best match first. Raises ArchiveError when the catalog has no
+        full-text index (a catalog older than schema 5 opened read-only)."""
         ...
 
     # -- the frontier, with leases -------------------------------------------------------------

@@ -10,11 +10,17 @@ from harvester.models import Evidence, ExportRecord
 __all__ = [
     "ArticleRow",
     "CaptureRow",
+    "CopyLink",
     "DocRow",
     "FleetDue",
     "FrontierItem",
+    "OutletLinks",
     "OutletState",
     "RobotsEntry",
+    "SearchHit",
+    "StoryFilter",
+    "StoryMember",
+    "StorySummary",
     "Validators",
 ]
 
@@ -137,3 +143,72 @@ class FleetDue:
     def idle(self) -> bool:
         """Nothing left for anyone."""
         return not (self.outlets_left or self.urls_due or self.urls_leased)
+
+
+# -- what the story desk (``harvester serve``) reads ----------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoryFilter:
+    """Which stories a listing shows: with a member from ``outlet``; whose original is from
+    ``wire`` (any outlet named as an original, archived or not); archived (a member fetched)
+    within ``since`` <= t < ``until`` (Unix seconds); only those with copies."""
+
+    outlet: str | None = None
+    wire: str | None = None
+    since: float | None = None
+    until: float | None = None
+    copies_only: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorySummary:
+    """One story in a listing: its id, how many articles it has, and when its first and last
+    member were archived (Unix seconds, the catalog's fetch times)."""
+
+    story: str
+    articles: int
+    first: float
+    last: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoryMember:
+    """One member of a story: the id (cursor position) of its newest article row, that row,
+    and its doc (the evidence its own page showed, its fingerprint)."""
+
+    row_id: int
+    article: ArticleRow
+    doc: DocRow
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchHit:
+    """One article a full-text search found: its newest row's id and record, and its story
+    as the story stage has it now."""
+
+    row_id: int
+    record: ExportRecord
+    story: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyLink:
+    """One copy between two outlets: the other outlet (the original's, or the copier's) and
+    how many seconds the copy ran after the original (None when the original is not archived
+    or either time is unknown)."""
+
+    outlet: str
+    lag: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutletLinks:
+    """An outlet's place in the syndication graph: its articles, how many of them are copies,
+    each copy it ran (``copies_from``: the original's outlet) and each copy others ran of its
+    originals (``copied_by``: the copier)."""
+
+    articles: int
+    copies: int
+    copies_from: tuple[CopyLink, ...]
+    copied_by: tuple[CopyLink, ...]

@@ -22,24 +22,33 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from harvester.catalog.fulltext import FullTextQuery
 from harvester.catalog.rows import (
     ArticleRow,
     CaptureRow,
+    CopyLink,
     DocRow,
     FleetDue,
     FrontierItem,
+    OutletLinks,
     OutletState,
     RobotsEntry,
+    SearchHit,
+    StoryFilter,
+    StoryMember,
+    StorySummary,
     Validators,
 )
+from harvester.dedup.stories import epoch
 from harvester.extract.templates import TemplateChanges
 from harvester.lifetime import Closeable
 from harvester.models import Evidence, ExportRecord
 
-__all__ = ["SCHEMA_VERSION", "SqlCatalog", "Tx"]
+__all__ = ["SCHEMA_VERSION", "SqlCatalog", "Tx", "article_columns", "backfill_article_columns"]
 
-# 1-3: one writer (issues 2-7); 4: many writers (leases, fleet politeness, placement order).
-SCHEMA_VERSION = 4
+# 1-3: one writer (issues 2-7); 4: many writers (leases, fleet politeness, placement order);
+# 5: the story desk (full-text search; each article row's original and run time as columns).
+SCHEMA_VERSION = 5
 
 Params = Sequence[object]
 Row = tuple[Any, ...]
@@ -95,6 +104,37 @@ def template_statements(outlet: str, model: dict[str, Any]) -> list[tuple[str, S
             [(outlet, b["key"], b["sample"], b["articles"]) for b in model.get("learned", [])],
         ),
     ]
+
+
+def article_columns(record: ExportRecord) -> tuple[int, str | None, str | None, float | None]:
+    """The columns an article row keeps beside its record (schema 5) for the story desk's
+    queries: whether it is its story's original, the original's outlet and URL, and when it
+    ran (published, else fetched; Unix seconds)."""
+    ran = epoch(record.published) or epoch(record.fetched)
+    return int(record.is_original), record.original.outlet, record.original.url, ran
+
+
+def backfill_article_columns(tx: Tx) -> None:
+    """Fill the schema-5 columns of article rows written before them (a migration step)."""
+    last = 0
+    while True:
+        rows = tx.execute(
+            "SELECT id, record FROM articles WHERE id > ? AND ran IS NULL"
+            " AND is_original IS NULL ORDER BY id LIMIT 2000",
+            (last,),
+        )
+        if not rows:
+            return
+        updates = []
+        for row_id, text in rows:
+            columns = article_columns(ExportRecord.from_json(json.loads(str(text))))
+            updates.append((*columns, int(row_id)))
+        tx.executemany(
+            "UPDATE articles SET is_original = ?, original_outlet = ?, original_url = ?, ran = ?"
+            " WHERE id = ?",
+            updates,
+        )
+        last = int(rows[-1][0])
 
 
 def _opt(value: object) -> str | None:
@@ -199,20 +239,29 @@ class SqlCatalog(Closeable):
         rec = row.record
         self._write(
             "INSERT INTO articles (url, final_url, outlet, story, capture_record_id,"
-            " metadata_file, metadata_offset, record, blocks, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " metadata_file, metadata_offset, record, blocks, payload,"
+            " is_original, original_outlet, original_url, ran)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                rec.url,
-                rec.final_url,
-                rec.outlet,
-                rec.story,
-                row.capture_record_id,
-                row.metadata_file,
-                row.metadata_offset,
-                json.dumps(rec.to_json(), ensure_ascii=False),
-                json.dumps(list(row.blocks), ensure_ascii=False),
-                json.dumps(row.payload, ensure_ascii=False),
+                *self._article_values(row),
+                *article_columns(rec),
             ),
+        )
+
+    @staticmethod
+    def _article_values(row: ArticleRow) -> tuple[object, ...]:
+        rec = row.record
+        return (
+            rec.url,
+            rec.final_url,
+            rec.outlet,
+            rec.story,
+            row.capture_record_id,
+            row.metadata_file,
+            row.metadata_offset,
+            json.dumps(rec.to_json(), ensure_ascii=False),
+            json.dumps(list(row.blocks), ensure_ascii=False),
+            json.dumps(row.payload, ensure_ascii=False),
         )
 
     def article(self, final_url: str) -> ExportRecord | None:
@@ -522,6 +571,163 @@ class SqlCatalog(Closeable):
     def relabel_story(self, old: str, new: str) -> None:
         """Move every doc of story ``old`` into story ``new``."""
         self._write("UPDATE docs SET story = ? WHERE story = ?", (new, old))
+
+    # -- the story desk (read-only pages of ``harvester serve``) ----------------------------------
+
+    # The newest row of each article: no later row for its final URL.
+    _NEWEST = (
+        "NOT EXISTS (SELECT 1 FROM articles b WHERE b.final_url = a.final_url AND b.id > a.id)"
+    )
+    _ROW_COLUMNS = (
+        "a.id, a.record, a.capture_record_id, a.metadata_file, a.metadata_offset, a.blocks,"
+        " a.payload"
+    )
+
+    def story_summaries(
+        self, where: StoryFilter, *, limit: int = 50, offset: int = 0
+    ) -> list[StorySummary]:
+        """Stories matching ``where``, the most recently archived first (by their newest
+        member's fetch time, then id), ``limit`` of them after skipping ``offset``."""
+        rows = self._rows(
+            'SELECT d.story, COUNT(*), MIN(d."time"), MAX(d."time") FROM docs d'
+            " WHERE (? = 1 OR d.story IN (SELECT story FROM docs WHERE outlet = ?))"
+            " AND (? = 1 OR d.story IN (SELECT w.story FROM docs w JOIN articles a"
+            " ON a.final_url = w.final_url WHERE a.original_outlet = ?))"
+            " GROUP BY d.story"
+            " HAVING (? = 0 OR COUNT(*) > 1)"
+            ' AND (? = 1 OR MAX(d."time") >= ?) AND (? = 1 OR MIN(d."time") < ?)'
+            ' ORDER BY MAX(d."time") DESC, d.story LIMIT ? OFFSET ?',
+            (
+                int(where.outlet is None),
+                where.outlet or "",
+                int(where.wire is None),
+                where.wire or "",
+                int(where.copies_only),
+                int(where.since is None),
+                where.since or 0.0,
+                int(where.until is None),
+                where.until or 0.0,
+                limit,
+                offset,
+            ),
+        )
+        return [
+            StorySummary(story=str(s), articles=int(n), first=float(lo), last=float(hi))
+            for s, n, lo, hi in rows
+        ]
+
+    def story_members(self, stories: Sequence[str]) -> dict[str, list[StoryMember]]:
+        """The members of each of ``stories`` (docs order): newest article row and doc each.
+        A story with no member is left out."""
+        found: dict[str, list[StoryMember]] = {}
+        doc_columns = ", ".join(f"d.{c.strip()}" for c in self._DOC_COLUMNS.split(","))
+        for start in range(0, len(stories), 200):
+            batch = tuple(stories[start : start + 200])
+            rows = self._rows(
+                f"SELECT {self._ROW_COLUMNS}, {doc_columns} FROM docs d"  # noqa: S608
+                " JOIN articles a ON a.id = (SELECT MAX(id) FROM articles"
+                f" WHERE final_url = d.final_url) WHERE d.story IN ({','.join('?' * len(batch))})"
+                " ORDER BY d.doc",
+                batch,
+            )
+            for row in rows:
+                member = StoryMember(
+                    row_id=int(row[0]),
+                    article=self._article_row(row[1:7]),
+                    doc=self._doc_row(row[7:]),
+                )
+                found.setdefault(member.doc.story, []).append(member)
+        return found
+
+    def article_row_by_id(self, row_id: int) -> ArticleRow | None:
+        """The article row at cursor position ``row_id`` (any row, not only the newest)."""
+        rows = self._rows(
+            f"SELECT {self._ROW_COLUMNS} FROM articles a WHERE a.id = ?",  # noqa: S608
+            (row_id,),
+        )
+        return self._article_row(rows[0][1:]) if rows else None
+
+    def outlet_names(self) -> list[str]:
+        """Every outlet with an archived article, by name."""
+        return [str(r[0]) for r in self._rows("SELECT DISTINCT outlet FROM docs ORDER BY 1")]
+
+    def original_outlets(self) -> list[str]:
+        """Every outlet named as a story's original (archived or not), by name."""
+        rows = self._rows(
+            "SELECT DISTINCT original_outlet FROM articles WHERE original_outlet IS NOT NULL"
+            " ORDER BY 1"
+        )
+        return [str(r[0]) for r in rows]
+
+    def outlet_days(self, outlet: str) -> list[tuple[int, int]]:
+        """``outlet``'s articles per UTC day they ran (days since the epoch; published, else
+        fetched), oldest first; newest rows only."""
+        day = "CAST(a.ran AS BIGINT) / 86400"
+        rows = self._rows(
+            f"SELECT {day}, COUNT(*) FROM articles a WHERE a.outlet = ?"  # noqa: S608
+            f" AND a.ran IS NOT NULL AND {self._NEWEST} GROUP BY {day} ORDER BY 1",
+            (outlet,),
+        )
+        return [(int(d), int(n)) for d, n in rows]
+
+    def outlet_links(self, outlet: str) -> OutletLinks:
+        """Whom ``outlet`` copies and who copies it, from the newest row of every article."""
+        original_ran = (
+            "LEFT JOIN articles o ON o.id = (SELECT MAX(id) FROM articles"
+            " WHERE final_url = a.original_url)"
+        )
+        with self._tx(write=False) as tx:
+            totals = tx.execute(
+                "SELECT COUNT(*), SUM(CASE WHEN a.is_original = 0 THEN 1 ELSE 0 END)"  # noqa: S608
+                f" FROM articles a WHERE a.outlet = ? AND {self._NEWEST}",
+                (outlet,),
+            )
+            copies_from = tx.execute(
+                f"SELECT a.original_outlet, a.ran, o.ran FROM articles a {original_ran}"  # noqa: S608
+                f" WHERE a.outlet = ? AND a.is_original = 0 AND {self._NEWEST}",
+                (outlet,),
+            )
+            copied_by = tx.execute(
+                f"SELECT a.outlet, a.ran, o.ran FROM articles a {original_ran}"  # noqa: S608
+                " WHERE a.original_outlet = ? AND a.is_original = 0"
+                f" AND (a.outlet IS NULL OR a.outlet <> ?) AND {self._NEWEST}",
+                (outlet, outlet),
+            )
+
+        def links(rows: list[Row]) -> tuple[CopyLink, ...]:
+            return tuple(
+                CopyLink(
+                    outlet=str(other) if other is not None else "",
+                    lag=float(ran) - float(first)
+                    if ran is not None and first is not None
+                    else None,
+                )
+                for other, ran, first in rows
+            )
+
+        articles, copies = totals[0] if totals else (0, 0)
+        return OutletLinks(
+            articles=int(articles or 0),
+            copies=int(copies or 0),
+            copies_from=links(copies_from),
+            copied_by=links(copied_by),
+        )
+
+    @abstractmethod
+    def _search_sql(self, query: FullTextQuery, limit: int) -> tuple[str, Params]:
+        """The engine's full-text query: rows of (article row id, record, story or NULL),
+        best match first, newest rows only."""
+
+    def search_articles(self, query: FullTextQuery, *, limit: int = 100) -> list[SearchHit]:
+        """Articles whose title or cleaned text holds every phrase of ``query`` (their newest
+        records only), best match first."""
+        sql, params = self._search_sql(query, limit)
+        rows = self._rows(sql, params)
+        hits = []
+        for row_id, record, story in rows:
+            rec = ExportRecord.from_json(json.loads(str(record)))
+            hits.append(SearchHit(row_id=int(row_id), record=rec, story=str(story or rec.story)))
+        return hits
 
     # -- outlet polls -------------------------------------------------------------------------
 

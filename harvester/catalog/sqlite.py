@@ -19,7 +19,15 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from harvester.catalog.sql import SCHEMA_VERSION, Params, Row, SqlCatalog, template_statements
+from harvester.catalog.fulltext import FullTextQuery
+from harvester.catalog.sql import (
+    SCHEMA_VERSION,
+    Params,
+    Row,
+    SqlCatalog,
+    backfill_article_columns,
+    template_statements,
+)
 from harvester.errors import ArchiveError, ArchiveUnavailableError
 
 __all__ = ["BUSY_TIMEOUT", "CATALOG_NAME", "SqliteCatalog"]
@@ -55,7 +63,11 @@ CREATE TABLE IF NOT EXISTS articles (
     metadata_offset INTEGER NOT NULL,
     record TEXT NOT NULL,
     blocks TEXT NOT NULL,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    is_original INTEGER,
+    original_outlet TEXT,
+    original_url TEXT,
+    ran REAL
 );
 CREATE TABLE IF NOT EXISTS docs (
     doc INTEGER PRIMARY KEY,
@@ -170,6 +182,36 @@ CREATE INDEX IF NOT EXISTS template_articles_rank ON template_articles (outlet, 
 CREATE INDEX IF NOT EXISTS frontier_by_state ON frontier (state, seq);
 CREATE INDEX IF NOT EXISTS frontier_by_owner ON frontier (lease_owner);
 CREATE INDEX IF NOT EXISTS host_slots_by_netloc ON host_slots (netloc);
+CREATE INDEX IF NOT EXISTS articles_by_original ON articles (original_outlet, id);
+CREATE INDEX IF NOT EXISTS docs_by_outlet ON docs (outlet, "time");
+"""
+
+# Full-text search (schema 5): titles and cleaned text of the newest row of every article.
+# Contentless (the text lives in the articles table once); a trigger keeps it in step with
+# every article row added, whoever adds it: the new row replaces its article's previous one
+# (FTS5's 'delete' command needs the values that were indexed, rebuilt the same way).
+_FTS_TABLE = """
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    title, body, content='', tokenize='unicode61 remove_diacritics 2'
+)
+"""
+_FTS_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS articles_fts_add AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, body)
+        SELECT 'delete', p.id, COALESCE(json_extract(p.record, '$.title'), ''),
+               COALESCE(json_extract(p.record, '$.text'), '')
+        FROM articles p WHERE p.id = (SELECT MAX(id) FROM articles
+                                      WHERE final_url = new.final_url AND id < new.id);
+    INSERT INTO articles_fts (rowid, title, body)
+        VALUES (new.id, COALESCE(json_extract(new.record, '$.title'), ''),
+                COALESCE(json_extract(new.record, '$.text'), ''));
+END
+"""
+_FTS_FILL = """
+INSERT INTO articles_fts (rowid, title, body)
+    SELECT a.id, COALESCE(json_extract(a.record, '$.title'), ''),
+           COALESCE(json_extract(a.record, '$.text'), '')
+    FROM articles a WHERE a.id = (SELECT MAX(id) FROM articles WHERE final_url = a.final_url)
 """
 
 # Columns added since schema 1 to tables an older catalog already has: (table, column, type).
@@ -183,6 +225,10 @@ _ADDED_COLUMNS = (
     ("frontier", "lease_until", "REAL"),
     ("docs", "placed", "INTEGER NOT NULL DEFAULT 0"),
     ("templates", "version", "INTEGER NOT NULL DEFAULT 0"),
+    ("articles", "is_original", "INTEGER"),
+    ("articles", "original_outlet", "TEXT"),
+    ("articles", "original_url", "TEXT"),
+    ("articles", "ran", "REAL"),
 )
 
 
@@ -240,7 +286,10 @@ class SqliteCatalog(SqlCatalog):
         self._closed = False
         try:
             if readonly:
-                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+                # Shared by threads (a web server's workers): the RLock serialises them.
+                self._db = sqlite3.connect(
+                    f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT, check_same_thread=False
+                )
                 refuse_newer(self.name, stored_schema_version(self._db))
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -274,6 +323,8 @@ class SqliteCatalog(SqlCatalog):
                 for statement in _INDEXES.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                backfill_article_columns(_SqliteTx(self._db))
+                self._add_fulltext()
                 whole = [
                     (str(outlet), json.loads(str(model)))
                     for outlet, model in self._db.execute("SELECT outlet, model FROM templates")
@@ -290,6 +341,25 @@ class SqliteCatalog(SqlCatalog):
         except BaseException:
             self._db.rollback()
             raise
+
+    def _add_fulltext(self) -> None:
+        """Create the full-text index and its trigger; fill it when it is new (schema 5)."""
+        exists = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles_fts'"
+        ).fetchall()
+        self._db.execute(_FTS_TABLE)
+        self._db.execute(_FTS_TRIGGER)
+        if not exists:
+            self._db.execute(_FTS_FILL)
+
+    def _search_sql(self, query: FullTextQuery, limit: int) -> tuple[str, Params]:
+        return (
+            "SELECT a.id, a.record, d.story FROM (SELECT rowid AS id, rank FROM articles_fts"
+            " WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?) f"
+            " JOIN articles a ON a.id = f.id LEFT JOIN docs d ON d.final_url = a.final_url"
+            " ORDER BY f.rank",
+            (query.fts5(), limit),
+        )
 
     def close(self) -> None:
         """Close the connection."""

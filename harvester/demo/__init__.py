@@ -304,4 +304,5 @@ def _format_summary(
         f"{0 if fetched else 1} URL refused by robots.txt\n"
         f"explore: harvester export --archive {root} --unique\n"
         f"         harvester story URL --archive {root}\n"
+        f"in a browser: harvester serve --archive {root}  (then open http://127.0.0.1:8080/)\n"
     )
