@@ -208,8 +208,8 @@ _CREDIT_STEMS = tuple(
         for word in hint.split()[:1]
     )
 )
-# How a line ending with a date or time (_DATE_AT_END) ends: a digit, "am"/"pm", or a dot.
-_LINE_END_DATE = re.compile(rf"[\d.mM]\s*(?=[{_BLOCK_MARK}{_BREAK_MARK}]|\Z)")
+# How a line ending with a date or time (_DATE_AT_END) ends: a digit, perhaps "am" or "p.m.".
+_LINE_END_DATE = re.compile(rf"\d(?:\s*[aApP]\.?[mM]\.?)?\s*(?=[{_BLOCK_MARK}{_BREAK_MARK}]|\Z)")
 _AUTHOR_METAS = frozenset(
     {"author", "byl", "dc.creator", "dcterms.creator", "parsely-author", "sailthru.author",
      "article:author"}

@@ -1,0 +1,191 @@
+"""The fast paths of extraction agree with the slow ones they stand in for (issue 15).
+
+* attribution: the marked DOM text (:func:`_marked_text`) has the lines of the Python walk
+  (:func:`_segments`), and the credit candidates include every line holding a credit;
+* boilerplate: the literal prefilter never skips a pattern that would match, including text
+  with IGNORECASE partner characters (``ı``, ``ſ``, ``İ``, final sigma);
+* one lexbor parse shared by metadata and attribution gives what separate parses give.
+
+Pages are invented here; Hypothesis builds the adversarial ones.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser
+
+from harvester.extract import attribution, boilerplate
+from harvester.extract.attribution import detect_attribution
+from harvester.extract.boilerplate import RuleSet
+from harvester.extract.metadata import read_metadata
+from harvester.extract.wires import WIRES_FILE, WireRegistry
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = WireRegistry.load(ROOT / "config" / WIRES_FILE)
+RULES = RuleSet.load_dir(ROOT / "config" / "boilerplate")
+URL = "https://www.copydesk.example/world/2031/04/harbour-bridge"
+
+
+def slow_lines(html: str) -> list[str]:
+    """The lines the Python walk yields (whitespace collapsed, as the windows see them)."""
+    body = LexborHTMLParser(html).body
+    assert body is not None
+    return [
+        " ".join(raw.split())
+        for segment in attribution._segments(body)
+        for raw in segment.text.split("\n")
+        if raw.strip()
+    ]
+
+
+def fast_lines(html: str) -> list[str] | None:
+    body = LexborHTMLParser(html).body
+    assert body is not None
+    text = attribution._marked_text(body)
+    if text is None:
+        return None
+    return [" ".join(line.split()) for line in attribution._MARKS.split(text) if line.strip()]
+
+
+_TAGS = ["p", "div", "span", "a", "b", "li", "ul", "td", "br", "script", "style", "figure",
+         "svg", "template", "noscript", "section", "h2", "em", "select", "textarea"]  # fmt: skip
+_WORDS = ["Reuters", "Originally published by", "Source:", "©", "AFP 22 July 2008",
+          "12:30 pm", "the", "copyright", "İstanbul", "\u00a0", "\n", "  ", "first",
+          "Full story at"]  # fmt: skip
+
+
+@st.composite
+def markup(draw: st.DrawFn, depth: int = 0) -> str:
+    parts: list[str] = []
+    for _ in range(draw(st.integers(0, 4))):
+        if depth < 4 and draw(st.booleans()):
+            tag = draw(st.sampled_from(_TAGS))
+            inner = draw(markup(depth + 1))
+            parts.append(f"<{tag}>" if tag == "br" else f"<{tag}>{inner}</{tag}>")
+        else:
+            parts.append(draw(st.sampled_from(_WORDS)))
+    return "".join(parts)
+
+
+@given(markup())
+@settings(max_examples=300, deadline=None)
+def test_marked_text_has_the_lines_of_the_walk(body: str) -> None:
+    html = f"<html><head><title>t</title></head><body>{body}</body></html>"
+    assert fast_lines(html) == slow_lines(html)
+
+
+def test_marked_text_gives_up_on_pages_containing_the_marks() -> None:
+    html = f"<html><body><p>a {attribution._BLOCK_MARK} b</p></body></html>"
+    assert fast_lines(html) is None
+    evidence = detect_attribution(
+        html=html.replace("a ", "Originally published by Reuters. "),
+        url=URL,
+        blocks=[],
+        registry=REGISTRY,
+    )
+    assert [e.source for e in evidence] == ["Reuters"]
+
+
+@given(markup())
+@settings(max_examples=300, deadline=None)
+def test_credit_candidates_hold_every_credit(body: str) -> None:
+    html = f"<html><body>{body}</body></html>"
+    tree = LexborHTMLParser(html)
+    assert tree.body is not None
+    text = attribution._marked_text(tree.body)
+    if text is None:
+        return
+    ctx = attribution._context(REGISTRY, URL, {}, ())
+    every = [line for line in attribution._MARKS.split(text) if line.strip()]
+    with_credit = [line for line in every if attribution._credits(ctx, attribution._window(line))]
+    candidates = attribution._credit_candidates(text)
+    assert all(line in candidates for line in with_credit)
+
+
+def test_shared_tree_gives_the_same_evidence_and_metadata() -> None:
+    html = (
+        '<html lang="en"><head><title>Bridge | Copydesk</title>'
+        '<link rel="canonical" href="https://www.reuters.com/world/bridge">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Bridge",'
+        ' "author": {"name": "Reuters"}}</script></head><body><article>'
+        "<p>LONDON (Reuters) - The bridge opened.</p></article>"
+        '<footer><p>Originally published at <a href="https://www.reuters.com/x">Reuters</a>'
+        "</p><p>© 2031 Reuters</p></footer></body></html>"
+    )
+    blocks = ["LONDON (Reuters) - The bridge opened."]
+    alone = detect_attribution(html=html, url=URL, blocks=blocks, registry=REGISTRY)
+    tree = LexborHTMLParser(html)
+    meta = read_metadata(html, url=URL, tree=tree)
+    assert meta == read_metadata(html, url=URL)
+    shared = detect_attribution(html=html, url=URL, blocks=blocks, registry=REGISTRY, tree=tree)
+    assert shared == alone
+    assert {e.kind for e in alone} >= {"canonical", "dateline", "credit-line", "link"}
+
+
+# --- boilerplate -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literal"),
+    [
+        (r"contains copyrighted material", "contains copyrighted material"),
+        (r"(?<!\w)fair\s+use(?!\w)", "fair"),
+        (r"the (?:views|opinions) expressed", " expressed"),
+        (r"abc?def", "def"),
+        (r"ab+cde", "cde"),
+        (r"x{2,3}yyyz", "yyyz"),
+        (r"a|bcdef", None),
+        (r"\u00e9tude compl", None),
+        (r"(?x) spaced out words", None),
+        (r"[abc]de", None),
+        (r"Ünïcode ÀÉ", "ünïcode àé"),
+        (r"\.com\b", ".com"),
+        (r"is it", "is it"),  # the partners of i and s (ı, ſ) are not ASCII
+        (r"ıı", None),  # the partner of ı is i: ASCII, so never part of a literal
+    ],
+)
+def test_required_literal(pattern: str, literal: str | None) -> None:
+    assert boilerplate._required_literal(pattern) == literal
+
+
+_PARTNERS = ["ı", "ſ", "İ", "Σ", "ς", "σ", "K", "µ", "μ", "ᲂ", "ẞ", "ß"]
+
+
+_BOILERPLATE_WORDS = ["Fair use", "notice", "ALL RIGHTS RESERVED", "все права защищены",
+                      "the views", "expressed", "of the author", "FAİR", "ſole responſibility",
+                      "sole responsibility", "© 2031", "Copyright", " ", ".", "ΣΑΣ"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from([*_BOILERPLATE_WORDS, *_PARTNERS]), max_size=12).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_prefilter_never_skips_a_match(text: str) -> None:
+    text = boilerplate._normalise(text)
+    assert RULES._danger is not None
+    folded = boilerplate._Folded(text, RULES._danger)
+    for bucket in RULES._buckets:
+        if bucket.floating is not None and not folded.may_contain(bucket.floating_literals):
+            assert bucket.floating.search(text) is None, (text, bucket.kind)
+
+
+def test_prefilter_is_off_for_partner_characters() -> None:
+    # re matches "s" with "ſ" under IGNORECASE; the literal "sole" is not in "ſole".lower().
+    pattern = re.compile("sole responsibility", re.IGNORECASE)
+    assert pattern.search("ſole responſibility")
+    assert RULES._danger is not None
+    assert boilerplate._Folded("ſole responſibility", RULES._danger).may_contain(None)
+    assert boilerplate._Folded("ſole responſibility", RULES._danger).may_contain(("xyz",))
+    assert not boilerplate._Folded("plain ascii", RULES._danger).may_contain(("xyz",))
+
+
+def test_normalise_is_the_regex_normalisation() -> None:
+    samples = ["  a\u00a0b\t c ", "it’s ‘q’ ʼx", "e\u0301te", "Ω\u2028x", "plain"]
+    for sample in samples:
+        import unicodedata
+
+        expected = unicodedata.normalize("NFC", sample).translate(boilerplate._APOSTROPHES)
+        assert boilerplate._normalise(sample) == re.sub(r"\s+", " ", expected).strip()
