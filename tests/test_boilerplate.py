@@ -709,3 +709,22 @@ def test_seed_article_keeps_the_story_and_drops_the_furniture(packs: RuleSet) ->
     assert result.labels.published == "2008-07-22"
     kinds = {r.kind for r in result.removed}
     assert {"social", "membership", "disclaimer", "fair-use", "contact", "label"} <= kinds
+
+
+@pytest.mark.parametrize("budget", [20.0, None], ids=["worker", "in-process"])
+def test_a_bad_pack_stops_the_extractor_at_start(tmp_path: Path, budget: float | None) -> None:
+    """The packs are loaded where pages are extracted (the worker, or in-process without a
+    budget), and a bad one is a ConfigError when the extractor starts, not on the first page."""
+    from dataclasses import replace
+
+    from harvester.config import ExtractSettings, Settings
+    from harvester.extract.article import ArticleExtractor
+
+    (tmp_path / "bad.toml").write_text(
+        'language = "en"\n[[rules]]\nid = "x-1"\nkind = "spam"\nmatch = "prefix"\npattern = "a"\n',
+        "utf-8",
+    )
+    extract = replace(ExtractSettings(), boilerplate=tmp_path, budget=budget)
+    with pytest.raises(ConfigError) as info:
+        ArticleExtractor(Settings(extract=extract))
+    assert "bad.toml" in str(info.value) and "spam" in str(info.value)
