@@ -587,7 +587,62 @@ class SqlCatalog(Closeable):
         self, where: StoryFilter, *, limit: int = 50, offset: int = 0
     ) -> list[StorySummary]:
         """Stories matching ``where``, the most recently archived first (by their newest
-        member's fetch time, then id), ``limit`` of them after skipping ``offset``."""
+        member's fetch time, then its doc id), ``limit`` of them after skipping ``offset``;
+        a date range keeps the stories whose newest member was archived within it."""
+        if where.outlet is not None or where.wire is not None:
+            return self._grouped_summaries(where, limit=limit, offset=offset)
+        return self._walked_summaries(where, limit=limit, offset=offset)
+
+    def _walked_summaries(
+        self, where: StoryFilter, *, limit: int, offset: int
+    ) -> list[StorySummary]:
+        # Without an outlet or wire, every story is a candidate: walk the docs newest first
+        # (the time index) and take each story at its first, newest, doc, instead of grouping
+        # every doc of the archive for one page.
+        found: list[StorySummary] = []
+        seen: set[str] = set()
+        skip = offset
+        at: tuple[float, int] = (where.until if where.until is not None else 1e300, 2**62)
+        while len(found) < limit:
+            rows = self._rows(
+                'SELECT doc, story, "time" FROM docs WHERE ("time" < ? OR ("time" = ?'
+                ' AND doc < ?)) AND "time" >= ? ORDER BY "time" DESC, doc DESC LIMIT 500',
+                (at[0], at[0], at[1], where.since if where.since is not None else -1e300),
+            )
+            if not rows:
+                break
+            at = (float(rows[-1][2]), int(rows[-1][0]))
+            new = list(dict.fromkeys(str(r[1]) for r in rows if str(r[1]) not in seen))
+            seen.update(new)
+            if not new:
+                continue
+            grouped = self._rows(
+                'SELECT story, COUNT(*), MIN("time"), MAX("time") FROM docs'  # noqa: S608
+                f" WHERE story IN ({','.join('?' * len(new))}) GROUP BY story",
+                new,
+            )
+            by_story = {
+                str(s): StorySummary(story=str(s), articles=int(n), first=float(lo), last=float(hi))
+                for s, n, lo, hi in grouped
+            }
+            for story in new:
+                summary = by_story.get(story)
+                if summary is None or (where.copies_only and summary.articles < 2):
+                    continue
+                if where.until is not None and summary.last >= where.until:
+                    continue  # its newest member lies after the range
+                if skip:
+                    skip -= 1
+                    continue
+                found.append(summary)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def _grouped_summaries(
+        self, where: StoryFilter, *, limit: int, offset: int
+    ) -> list[StorySummary]:
+        # An outlet's or a wire's stories are a subset: group just those.
         rows = self._rows(
             'SELECT d.story, COUNT(*), MIN(d."time"), MAX(d."time") FROM docs d'
             " WHERE (? = 1 OR d.story IN (SELECT story FROM docs WHERE outlet = ?))"
@@ -595,8 +650,8 @@ class SqlCatalog(Closeable):
             " ON a.final_url = w.final_url WHERE a.original_outlet = ?))"
             " GROUP BY d.story"
             " HAVING (? = 0 OR COUNT(*) > 1)"
-            ' AND (? = 1 OR MAX(d."time") >= ?) AND (? = 1 OR MIN(d."time") < ?)'
-            ' ORDER BY MAX(d."time") DESC, d.story LIMIT ? OFFSET ?',
+            ' AND (? = 1 OR MAX(d."time") >= ?) AND (? = 1 OR MAX(d."time") < ?)'
+            ' ORDER BY MAX(d."time") DESC, MAX(d.doc) DESC LIMIT ? OFFSET ?',
             (
                 int(where.outlet is None),
                 where.outlet or "",
