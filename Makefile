@@ -80,6 +80,7 @@ bench: venv
 	$(BIN)/python bench/soak.py
 	$(BIN)/python bench/placement.py
 	$(BIN)/python bench/fleet.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info

@@ -3,11 +3,10 @@
 Pages timed (``harvester serve``'s application, in process, through httpx's ASGI transport:
 routing, the catalog's queries, the view, the Jinja2 rendering, the security middleware; no
 socket): the stories page (home, newest first), a story with 20 copies (its members, diffs,
-relations, timeline; computed every time, and again from the desk's story cache, which holds
-a story's page until the archive changes), an outlet page (the busiest outlet: its chart,
-whom it copies, who
-copies it), a word search and a phrase search. Each is asked ``--requests`` times in turn after
-a warm-up; page weight is the body's size in bytes.
+relations, timeline; computed every time, and again from the desk's page cache, which holds
+a story's or an outlet's page until the archive changes), an outlet page (the busiest
+outlet: its chart, whom it copies, who copies it), a word search and a phrase search. Each
+is asked ``--requests`` times in turn after a warm-up; page weight is the body's size in bytes.
 
 Peer, in the same process on the same catalog: ``/static/desk.css`` (the framework and the
 middleware, no catalog): the "x peer" column says how much of a page is the page itself.
@@ -294,7 +293,7 @@ def measure(filler: Filler, requests: int) -> dict[str, Any]:
     }
     with SqliteCatalog(root / "index.sqlite", readonly=True) as catalog:
         desk = Desk(catalog=catalog, root=root, settings=load_settings(None).with_archive_dir(root))
-        app = create_app(desk, story_cache=0)  # every page computed
+        app = create_app(desk, page_cache=0)  # every page computed
         cached = create_app(desk)
 
         async def run() -> dict[str, Any]:
@@ -307,6 +306,9 @@ def measure(filler: Filler, requests: int) -> dict[str, Any]:
                 timed = {name: await _time(client, path, requests) for name, path in pages.items()}
                 timed["story with 20 copies, again (cached)"] = await _time(
                     repeat, f"/story/{BIG_STORY}", requests
+                )
+                timed["outlet, again (cached)"] = await _time(
+                    repeat, f"/outlet/{busiest}", requests
                 )
                 return timed
 

@@ -1425,3 +1425,21 @@ def test_schema_4_catalogs_gain_search_and_columns_on_open(store: Store) -> None
     assert [h.record.final_url for h in upgraded.search_articles(parse_query("zebra"))] == [  # type: ignore[arg-type]
         "https://east.test/z"
     ]
+
+
+def test_story_summaries_walk_past_many_newer_stories(catalog: Catalog) -> None:
+    from harvester.catalog import StoryFilter
+
+    with_copies = [
+        doc(f"https://old.test/{n}", time=NOW - 100 + n, story="s-old") for n in range(3)
+    ]
+    singles = [doc(f"https://new.test/{n}", time=NOW + n, story=f"s-n{n:04d}") for n in range(1200)]
+    for row in (*with_copies, *singles):
+        catalog.put_doc(row)
+    found = catalog.story_summaries(StoryFilter(copies_only=True))
+    assert [(s.story, s.articles, s.first, s.last) for s in found] == [
+        ("s-old", 3, NOW - 100, NOW - 98)
+    ]
+    page = catalog.story_summaries(StoryFilter(), limit=3, offset=600)
+    assert [s.story for s in page] == ["s-n0599", "s-n0598", "s-n0597"]
+    assert catalog.story_summaries(StoryFilter(until=NOW), limit=5)[0].story == "s-old"

@@ -207,7 +207,11 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         " (to_tsvector('simple'::regconfig, coalesce((record::json) ->> 'title', '') || ' ' ||"
         " coalesce((record::json) ->> 'text', ''))) STORED",
         "CREATE INDEX IF NOT EXISTS articles_search ON articles USING GIN (search)",
-        "CREATE INDEX IF NOT EXISTS articles_by_original ON articles (original_outlet, id)",
+        # The outlet page reads these columns only (index-only scans).
+        "CREATE INDEX IF NOT EXISTS articles_desk_outlet ON articles"
+        " (outlet, is_original, ran, original_outlet, original_url, final_url)",
+        "CREATE INDEX IF NOT EXISTS articles_desk_original ON articles"
+        " (original_outlet, is_original, outlet, ran, original_url, final_url)",
         'CREATE INDEX IF NOT EXISTS docs_by_outlet ON docs (outlet, "time")',
     ),
 }

@@ -176,7 +176,8 @@ class Catalog(Protocol):
         self, where: StoryFilter, *, limit: int = 50, offset: int = 0
     ) -> list[StorySummary]:
         """Stories matching ``where``, the most recently archived first (by their newest
-        member's fetch time, then story id): ``limit`` of them after the first ``offset``."""
+        member's fetch time, then its doc id): ``limit`` of them after the first ``offset``.
+        A date range keeps the stories whose newest member was archived within it."""
         ...
 
     def story_members(self, stories: Sequence[str]) -> dict[str, list[StoryMember]]:

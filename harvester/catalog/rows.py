@@ -151,8 +151,9 @@ class FleetDue:
 @dataclass(frozen=True, kw_only=True)
 class StoryFilter:
     """Which stories a listing shows: with a member from ``outlet``; whose original is from
-    ``wire`` (any outlet named as an original, archived or not); archived (a member fetched)
-    within ``since`` <= t < ``until`` (Unix seconds); only those with copies."""
+    ``wire`` (any outlet named as an original, archived or not); whose newest member was
+    archived (fetched) within ``since`` <= t < ``until`` (Unix seconds); only those with
+    copies."""
 
     outlet: str | None = None
     wire: str | None = None

@@ -587,7 +587,65 @@ class SqlCatalog(Closeable):
         self, where: StoryFilter, *, limit: int = 50, offset: int = 0
     ) -> list[StorySummary]:
         """Stories matching ``where``, the most recently archived first (by their newest
-        member's fetch time, then id), ``limit`` of them after skipping ``offset``."""
+        member's fetch time, then its doc id), ``limit`` of them after skipping ``offset``;
+        a date range keeps the stories whose newest member was archived within it."""
+        if where.outlet is not None or where.wire is not None:
+            return self._grouped_summaries(where, limit=limit, offset=offset)
+        return self._walked_summaries(where, limit=limit, offset=offset)
+
+    def _walked_summaries(
+        self, where: StoryFilter, *, limit: int, offset: int
+    ) -> list[StorySummary]:
+        # Without an outlet or wire, every story is a candidate: walk the docs newest first
+        # (the time index) and take each story at its first, newest, doc, instead of grouping
+        # every doc of the archive for one page.
+        found: list[StorySummary] = []
+        seen: set[str] = set()
+        skip = offset
+        at: tuple[float, int] = (where.until if where.until is not None else 1e300, 2**62)
+        while len(found) < limit:
+            rows = self._rows(
+                # Keyset: after (time, doc) = at, newest first. Written as a range on time
+                # plus a filter so that SQLite walks the index (an OR of two ranges makes
+                # it sort the whole table).
+                'SELECT doc, story, "time" FROM docs WHERE "time" <= ? AND ("time" < ?'
+                ' OR doc < ?) AND "time" >= ? ORDER BY "time" DESC, doc DESC LIMIT 500',
+                (at[0], at[0], at[1], where.since if where.since is not None else -1e300),
+            )
+            if not rows:
+                break
+            at = (float(rows[-1][2]), int(rows[-1][0]))
+            new = list(dict.fromkeys(str(r[1]) for r in rows if str(r[1]) not in seen))
+            seen.update(new)
+            if not new:
+                continue
+            grouped = self._rows(
+                'SELECT story, COUNT(*), MIN("time"), MAX("time") FROM docs'  # noqa: S608
+                f" WHERE story IN ({','.join('?' * len(new))}) GROUP BY story",
+                new,
+            )
+            by_story = {
+                str(s): StorySummary(story=str(s), articles=int(n), first=float(lo), last=float(hi))
+                for s, n, lo, hi in grouped
+            }
+            for story in new:
+                summary = by_story.get(story)
+                if summary is None or (where.copies_only and summary.articles < 2):
+                    continue
+                if where.until is not None and summary.last >= where.until:
+                    continue  # its newest member lies after the range
+                if skip:
+                    skip -= 1
+                    continue
+                found.append(summary)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def _grouped_summaries(
+        self, where: StoryFilter, *, limit: int, offset: int
+    ) -> list[StorySummary]:
+        # An outlet's or a wire's stories are a subset: group just those.
         rows = self._rows(
             'SELECT d.story, COUNT(*), MIN(d."time"), MAX(d."time") FROM docs d'
             " WHERE (? = 1 OR d.story IN (SELECT story FROM docs WHERE outlet = ?))"
@@ -595,8 +653,8 @@ class SqlCatalog(Closeable):
             " ON a.final_url = w.final_url WHERE a.original_outlet = ?))"
             " GROUP BY d.story"
             " HAVING (? = 0 OR COUNT(*) > 1)"
-            ' AND (? = 1 OR MAX(d."time") >= ?) AND (? = 1 OR MIN(d."time") < ?)'
-            ' ORDER BY MAX(d."time") DESC, d.story LIMIT ? OFFSET ?',
+            ' AND (? = 1 OR MAX(d."time") >= ?) AND (? = 1 OR MAX(d."time") < ?)'
+            ' ORDER BY MAX(d."time") DESC, MAX(d.doc) DESC LIMIT ? OFFSET ?',
             (
                 int(where.outlet is None),
                 where.outlet or "",
@@ -647,17 +705,23 @@ class SqlCatalog(Closeable):
         )
         return self._article_row(rows[0][1:]) if rows else None
 
+    def _distinct(self, table: str, column: str) -> list[str]:
+        """The distinct non-null values of an indexed column, by a loose index scan (one
+        index seek per value, not a pass over every row)."""
+        rows = self._rows(
+            f"WITH RECURSIVE v(x) AS (SELECT MIN({column}) FROM {table}"  # noqa: S608
+            f" UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > v.x)"
+            " FROM v WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL"
+        )
+        return [str(r[0]) for r in rows]
+
     def outlet_names(self) -> list[str]:
         """Every outlet with an archived article, by name."""
-        return [str(r[0]) for r in self._rows("SELECT DISTINCT outlet FROM docs ORDER BY 1")]
+        return self._distinct("docs", "outlet")
 
     def original_outlets(self) -> list[str]:
         """Every outlet named as a story's original (archived or not), by name."""
-        rows = self._rows(
-            "SELECT DISTINCT original_outlet FROM articles WHERE original_outlet IS NOT NULL"
-            " ORDER BY 1"
-        )
-        return [str(r[0]) for r in rows]
+        return self._distinct("articles", "original_outlet")
 
     def outlet_days(self, outlet: str) -> list[tuple[int, int]]:
         """``outlet``'s articles per UTC day they ran (days since the epoch; published, else

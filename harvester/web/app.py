@@ -55,8 +55,8 @@ PAGE_CSP = (
 )
 # An archived page: its own opaque origin, no script, nothing fetched; framed only by us.
 RAW_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
-# Story pages kept computed (see _Pages.story_view).
-STORY_CACHE = 256
+# Story and outlet pages kept computed (see _Pages.cached).
+PAGE_CACHE = 256
 # Raw captures bigger than this are not shown (an article page is far smaller).
 RAW_LIMIT = 20 * 1024 * 1024
 
@@ -145,30 +145,30 @@ def _split_json(value: str) -> tuple[str, bool]:
 class _Pages:
     """The route handlers over one :class:`Desk` (sync: Starlette runs them in threads)."""
 
-    def __init__(self, desk: Desk, *, story_cache: int = STORY_CACHE) -> None:
+    def __init__(self, desk: Desk, *, page_cache: int = PAGE_CACHE) -> None:
         self.desk = desk
-        self.story_cache = story_cache
+        self.page_cache = page_cache
         self.env = _templates()
         self.css = _static("desk.css")
-        # Story pages by (story, archive cursor): an archive only grows, so a story's page
-        # stays right until a new article row arrives (the cursor moves). Diffing 20 copies
-        # is the costliest page; a story people keep open is computed once.
-        self._stories: OrderedDict[tuple[str, int], views.StoryPage] = OrderedDict()
-        self._stories_lock = threading.Lock()
+        # Story and outlet pages by (page, archive cursor): an archive only grows, so such a
+        # page stays right until a new article row arrives (the cursor moves). Diffing 20
+        # copies is the costliest page; a page people keep open is computed once.
+        self._pages: OrderedDict[tuple[str, int], Any] = OrderedDict()
+        self._pages_lock = threading.Lock()
 
-    def story_view(self, story: str) -> views.StoryPage:
-        """The story's page, from the cache while the archive has not changed."""
-        key = (story, self.desk.catalog.max_article_id())
-        with self._stories_lock:
-            cached = self._stories.get(key)
-            if cached is not None:
-                self._stories.move_to_end(key)
-                return cached
-        page = views.story_page(self.desk.catalog, story, wacz=self.desk.wacz)
-        with self._stories_lock:
-            self._stories[key] = page
-            while len(self._stories) > self.story_cache:
-                self._stories.popitem(last=False)
+    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+        """The page ``key`` from the cache while the archive has not changed, else built."""
+        full = (key, self.desk.catalog.max_article_id())
+        with self._pages_lock:
+            found = self._pages.get(full)
+            if found is not None:
+                self._pages.move_to_end(full)
+                return found
+        page = build()
+        with self._pages_lock:
+            self._pages[full] = page
+            while len(self._pages) > self.page_cache:
+                self._pages.popitem(last=False)
         return page
 
     # -- rendering ------------------------------------------------------------------------------
@@ -238,7 +238,10 @@ class _Pages:
         return self.answer(
             request,
             suffixed,
-            lambda: self.story_view(story),
+            lambda: self.cached(
+                "story " + story,
+                lambda: views.story_page(self.desk.catalog, story, wacz=self.desk.wacz),
+            ),
             "story.html",
         )
 
@@ -254,7 +257,10 @@ class _Pages:
         return self.answer(
             request,
             suffixed,
-            lambda: views.outlet_page(self.desk.catalog, name, self.desk.settings),
+            lambda: self.cached(
+                "outlet " + name,
+                lambda: views.outlet_page(self.desk.catalog, name, self.desk.settings),
+            ),
             "outlet.html",
         )
 
@@ -408,10 +414,10 @@ def _security(app: ASGIApp, desk: Desk, pages: _Pages) -> ASGIApp:
     return wrapped
 
 
-def create_app(desk: Desk, *, story_cache: int = STORY_CACHE) -> ASGIApp:
-    """The story desk over ``desk`` as an ASGI application (``story_cache``: story pages kept
-    computed while the archive is unchanged; 0 computes every one)."""
-    pages = _Pages(desk, story_cache=story_cache)
+def create_app(desk: Desk, *, page_cache: int = PAGE_CACHE) -> ASGIApp:
+    """The story desk over ``desk`` as an ASGI application (``page_cache``: story and outlet
+    pages kept computed while the archive is unchanged; 0 computes every one)."""
+    pages = _Pages(desk, page_cache=page_cache)
     get = ["GET", "HEAD"]
     routes = [
         Route("/", pages.stories, methods=get),
