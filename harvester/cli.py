@@ -270,12 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="the story desk: a read-only web page over the archive")
     _add_config(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0: any free)")
+    p.add_argument("--host", help="address to bind (default: [serve] host, else 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: [serve] port, else 8080; 0: any free)")
     p.add_argument(
         "--token",
         help="access token, needed for any address beyond this machine "
-        "(default: $HARVESTER_SERVE_TOKEN)",
+        "(default: $HARVESTER_SERVE_TOKEN, else [serve] token)",
     )
     return parser
 
@@ -631,9 +631,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """``harvester serve``: the story desk (see harvester.web)."""
-    from harvester.web import serve  # noqa: PLC0415 (the web stack only for this command)
+    from harvester.web import TOKEN_ENV, serve  # noqa: PLC0415 (the web stack only here)
 
-    return serve(_settings(args), host=args.host, port=args.port, token=args.token, out=sys.stdout)
+    settings = _settings(args)
+    desk = settings.serve
+    token = args.token or os.environ.get(TOKEN_ENV) or desk.token
+    return serve(
+        settings,
+        host=desk.host if args.host is None else args.host,
+        port=desk.port if args.port is None else args.port,
+        token=token,
+        out=sys.stdout,
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ Layout (see config/harvester.toml for a commented example)::
                 respect_robots, allow_private_networks, allow_hosts, oversize
     [extract]   budget, wires, boilerplate, template_min_articles, template_cache
     [dedup]     window, follow_attribution
+    [serve]     host, port, token (the story desk, ``harvester serve``; flags win)
     [[outlets]] name, home, feeds, sitemaps, sections, section_include, section_exclude,
                 poll_every, poll_min, poll_max, wire, aliases, headers, cookies
 
@@ -147,6 +148,15 @@ class DedupSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ServeSettings:
+    """The story desk (``harvester serve``): where it listens and the token it asks for."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Outlet:
     """A news outlet (a wire service or a republisher) and where to discover its articles."""
 
@@ -196,6 +206,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     outlets: tuple[Outlet, ...] = ()
 
     def with_archive_dir(self, path: Path) -> Settings:
@@ -278,7 +289,9 @@ def load_settings(path: Path | str | None = None) -> Settings:
 def settings_from_mapping(raw: Mapping[str, Any], *, source: Path) -> Settings:
     """Validate an already-parsed TOML document (see :func:`load_settings`)."""
     v = _Validator(source)
-    v.unknown_keys(raw, {"archive", "fetch", "extract", "dedup", "outlets"}, where="top level")
+    v.unknown_keys(
+        raw, {"archive", "fetch", "extract", "dedup", "serve", "outlets"}, where="top level"
+    )
     archive = _archive(v, v.table(raw, "archive", where="top level"))
     fetch = _fetch(v, v.table(raw, "fetch", where="top level"))
     extract = _extract(v, v.table(raw, "extract", where="top level"))
@@ -290,6 +303,16 @@ def settings_from_mapping(raw: Mapping[str, Any], *, source: Path) -> Settings:
             "[dedup]", "follow_attribution", dedup_raw.get("follow_attribution", False), bool
         ),
     )
+    serve_raw = v.table(raw, "serve", where="top level")
+    v.unknown_keys(serve_raw, set(ServeSettings.__dataclass_fields__), where="[serve]")
+    token = serve_raw.get("token")
+    serve = ServeSettings(
+        host=v.typed("[serve]", "host", serve_raw.get("host", "127.0.0.1"), str),
+        port=v.typed("[serve]", "port", serve_raw.get("port", 8080), int),
+        token=None if token is None else v.typed("[serve]", "token", token, str),
+    )
+    if not 0 <= serve.port <= 65535:
+        v.fail("[serve]", "port", f"{serve.port} is not a port number")
     outlets_raw = raw.get("outlets", [])
     if not isinstance(outlets_raw, list):
         v.fail("top level", "outlets", "must be an array of tables ([[outlets]])")
@@ -307,6 +330,7 @@ def settings_from_mapping(raw: Mapping[str, Any], *, source: Path) -> Settings:
         fetch=fetch,
         extract=extract,
         dedup=dedup,
+        serve=serve,
         outlets=tuple(outlets),
     )
 

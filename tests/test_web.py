@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass
@@ -142,6 +143,35 @@ def test_story_shows_the_original_every_member_and_its_diff(
     assert {r["kind"] for r in copy["diff"]} >= {"kept", "removed"}
     assert copy["lag_seconds"] is not None and copy["lag_seconds"] > 0
     assert any(m["removed"] for m in rich["members"])  # boilerplate listed
+
+
+def test_story_evidence_package_downloads_and_validates(
+    live: httpx.Client, archive: Archive, tmp_path: Path
+) -> None:
+    views = _views(archive.root)
+    story = max(views, key=lambda s: len(views[s].members))  # type: ignore[attr-defined]
+    html = live.get(f"/story/{story}").text
+    assert f'href="/story/{story}/evidence.wacz"' in html
+    answer = live.get(f"/story/{story}/evidence.wacz")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/wacz"
+    assert f'filename="{story}.wacz"' in answer.headers["content-disposition"]
+    assert answer.headers["content-security-policy"]  # the desk's headers on downloads too
+    package = tmp_path / "story.wacz"
+    package.write_bytes(answer.content)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "wacz"), "validate", "-f", str(package)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "Validation succeeded" in done.stdout, done.stdout
+    with zipfile.ZipFile(package) as zf:
+        pages = zf.read("pages/pages.jsonl").decode("utf-8").splitlines()[1:]
+    members = {m.final_url for m in views[story].members}  # type: ignore[attr-defined]
+    assert {json.loads(line)["url"] for line in pages} == members
+    for bad in ("s-0000000000000000", "s-XYZ", "..%2Fetc"):
+        assert live.get(f"/story/{bad}/evidence.wacz").status_code == 404
 
 
 def test_search_finds_a_phrase_grouped_by_story(live: httpx.Client) -> None:
@@ -352,6 +382,24 @@ def test_serve_refuses_other_addresses_without_a_token(
     check_access("::1", None)
     check_access("0.0.0.0", "a-long-enough-token-0123")  # noqa: S104
     assert main(["serve", "--archive", str(archive.root.parent / "nothing")]) == 6
+
+
+def test_serve_section_of_the_config(
+    archive: Archive, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "h.toml"
+    config.write_text('[serve]\nhost = "0.0.0.0"\nport = 0\n', encoding="utf-8")
+    assert load_settings(config).serve.host == "0.0.0.0"  # noqa: S104
+    # the config's address beyond this machine, and no token anywhere: refused
+    assert main(["serve", "--config", str(config), "--archive", str(archive.root)]) == 2
+    assert "token" in capsys.readouterr().err
+    config.write_text("[serve]\ntoken = 5\n", encoding="utf-8")
+    assert main(["serve", "--config", str(config), "--archive", str(archive.root)]) == 2
+    err = capsys.readouterr().err
+    assert "[serve]" in err and "token" in err
+    config.write_text('[serve]\ntoken = "short"\n', encoding="utf-8")
+    assert main(["serve", "--config", str(config), "--archive", str(archive.root)]) == 2
+    assert "at least" in capsys.readouterr().err
 
 
 def test_serve_command_serves_until_stopped(archive: Archive) -> None:

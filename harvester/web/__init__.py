@@ -122,7 +122,6 @@ def serve(
             root=Path(settings.archive.dir),
             settings=settings,
             token=token,
-            wacz=False,
         )
         shown = f"[{host}]" if ":" in host else host
         base = f"http://{shown}:{bound}/"

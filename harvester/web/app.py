@@ -18,7 +18,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import secrets
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -30,15 +32,24 @@ from urllib.parse import urlencode
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
 from harvester.catalog import Catalog
 from harvester.config import Settings
-from harvester.errors import ArchiveError, HarvesterError
+from harvester.errors import ArchiveError, EmptySelectionError, HarvesterError, NoSuchStoryError
+from harvester.storage import new_record_id
 from harvester.warc.reader import read_record
+from harvester.warc.wacz import WaczSelection, write_wacz
 from harvester.web import views
 from harvester.web.charts import duration, stamp
 from harvester.web.marks import safe_link
@@ -57,6 +68,8 @@ PAGE_CSP = (
 RAW_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
 # Story and outlet pages kept computed (see _Pages.cached).
 PAGE_CACHE = 256
+_STORY_ID = re.compile(r"s-[0-9a-f]{1,64}")
+
 # Raw captures bigger than this are not shown (an article page is far smaller).
 RAW_LIMIT = 20 * 1024 * 1024
 
@@ -76,7 +89,7 @@ class Desk:
     root: Path
     settings: Settings
     token: str | None = None
-    wacz: bool = False
+    wacz: bool = True  # link and serve each story's WACZ evidence package
     login_code: str | None = field(default=None, repr=False)
     _login_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -243,6 +256,35 @@ class _Pages:
                 lambda: views.story_page(self.desk.catalog, story, wacz=self.desk.wacz),
             ),
             "story.html",
+        )
+
+    def evidence(self, request: Request) -> Response:
+        """The story's WACZ evidence package (``export --format wacz --story``), written to a
+        temporary directory, sent as an attachment, removed once sent."""
+        story = request.path_params["story"]
+        if not self.desk.wacz or not _STORY_ID.fullmatch(story):
+            return self.error(request, 404, f"no story {story!r} in the archive", as_json=False)
+        scratch = tempfile.TemporaryDirectory(prefix="harvester-wacz-")
+        output = Path(scratch.name) / f"{story}.wacz"
+        try:
+            write_wacz(
+                self.desk.root,
+                self.desk.catalog,
+                output,
+                selection=WaczSelection(story=story),
+                new_id=new_record_id,
+            )
+        except (NoSuchStoryError, EmptySelectionError):
+            scratch.cleanup()
+            return self.error(request, 404, f"no story {story!r} in the archive", as_json=False)
+        except HarvesterError as exc:
+            scratch.cleanup()
+            return self.error(request, 503, f"the package cannot be made now: {exc}", as_json=False)
+        return FileResponse(
+            output,
+            media_type="application/wacz",
+            filename=f"{story}.wacz",
+            background=BackgroundTask(scratch.cleanup),
         )
 
     def search(self, request: Request) -> Response:
@@ -423,6 +465,7 @@ def create_app(desk: Desk, *, page_cache: int = PAGE_CACHE) -> ASGIApp:
         Route("/", pages.stories, methods=get),
         Route("/stories", pages.stories, methods=get),
         Route("/stories.json", pages.stories, methods=get),
+        Route("/story/{story}/evidence.wacz", pages.evidence, methods=get),
         Route("/story/{story}", pages.story, methods=get),
         Route("/article/{row}/raw", pages.raw, methods=get),
         Route("/article/{row}", pages.article, methods=get),
