@@ -48,6 +48,7 @@ from harvester.models import (
     Refused,
 )
 from harvester.pipeline import Harvester, wire_test
+from harvester.status import status_page
 from harvester.version import __version__
 
 __all__ = ["EXIT_CODES", "main"]
@@ -459,36 +460,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     """``harvester status``: what the daemon knows about every configured (or polled) outlet."""
     settings = _settings(args)
     with _read_catalog(settings) as catalog:
-        states = catalog.outlet_states()
-        counts = catalog.article_counts()
-        totals = catalog.counts()
-        try:
-            frontier = catalog.frontier_counts()
-        except ArchiveError:  # a catalog no daemon of this version has opened yet
-            frontier = {"pending": 0, "failed": 0}
-    names = list(dict.fromkeys([*(o.name for o in settings.outlets), *states]))
-    rows = []
-    for name in names:
-        state = states.get(name)
-        rows.append(
-            {
-                "outlet": name,
-                "articles": counts.get(name, 0),
-                "last_poll": state.last_poll if state else None,
-                "next_poll": datetime.fromtimestamp(state.next_poll, UTC).isoformat(
-                    timespec="seconds"
-                )
-                if state
-                else None,
-                "poll_interval": state.interval if state else None,
-                "failures": state.failures if state else 0,
-                "last_error": state.last_error if state else None,
-            }
-        )
+        report = status_page(catalog, settings)
+    rows, totals, frontier = report.outlets, report.totals, report.frontier
     if args.format == "json":
         print(
             json.dumps(
-                {"outlets": rows, "totals": totals, "frontier": frontier},
+                report.to_json(),
                 ensure_ascii=False,
                 indent=2,
             )

@@ -47,6 +47,7 @@ from starlette.routing import Route
 from harvester.catalog import Catalog
 from harvester.config import Settings
 from harvester.errors import ArchiveError, EmptySelectionError, HarvesterError, NoSuchStoryError
+from harvester.status import status_page
 from harvester.storage import new_record_id
 from harvester.warc.reader import read_record
 from harvester.warc.wacz import WaczSelection, write_wacz
@@ -311,7 +312,7 @@ class _Pages:
         return self.answer(
             request,
             suffixed,
-            lambda: views.status_page(self.desk.catalog, self.desk.settings),
+            lambda: status_page(self.desk.catalog, self.desk.settings),
             "status.html",
             root=str(self.desk.root),
         )

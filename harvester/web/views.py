@@ -35,13 +35,11 @@ __all__ = [
     "NotFound",
     "OutletPage",
     "SearchPage",
-    "StatusPage",
     "StoriesPage",
     "StoryPage",
     "interval_text",
     "outlet_page",
     "search_page",
-    "status_page",
     "stories_page",
     "story_filter",
     "story_page",
@@ -651,50 +649,6 @@ def outlet_page(catalog: Catalog, name: str, settings: Settings) -> OutletPage:
 
 
 # --- Status ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatusPage:
-    """What ``harvester status`` prints: per outlet polls and errors, totals, the frontier."""
-
-    outlets: tuple[dict[str, Any], ...]
-    totals: dict[str, int]
-    frontier: dict[str, int]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"outlets": list(self.outlets), "totals": self.totals, "frontier": self.frontier}
-
-
-def status_page(catalog: Catalog, settings: Settings) -> StatusPage:
-    """The daemon's outlets (configured or polled), their polls, the frontier's size."""
-    states = catalog.outlet_states()
-    counts = catalog.article_counts()
-    totals = catalog.counts()
-    try:
-        frontier = catalog.frontier_counts()
-    except ArchiveError:  # a catalog no daemon of this version has opened yet
-        frontier = {"pending": 0, "failed": 0}
-    names = list(dict.fromkeys([*(o.name for o in settings.outlets), *states]))
-    rows = []
-    for name in names:
-        state = states.get(name)
-        next_poll = (
-            datetime.fromtimestamp(state.next_poll, UTC).isoformat(timespec="seconds")
-            if state
-            else None
-        )
-        rows.append(
-            {
-                "outlet": name,
-                "articles": counts.get(name, 0),
-                "last_poll": state.last_poll if state else None,
-                "next_poll": next_poll,
-                "poll_interval": state.interval if state else None,
-                "failures": state.failures if state else 0,
-                "last_error": state.last_error if state else None,
-            }
-        )
-    return StatusPage(outlets=tuple(rows), totals=totals, frontier=frontier)
 
 
 def interval_text(seconds: float | None) -> str:
