@@ -16,6 +16,12 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+from mockserver import MockServer, free_loopback_host
+from pages import article_page, invented_story
+
+from harvester.config import ArchiveSettings, FetchSettings, Settings
+from harvester.models import Archived, FetchRequest
+from harvester.pipeline import Harvester
 
 BIN = Path(sys.executable).parent
 
@@ -37,6 +43,27 @@ def run_tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[st
     if done.returncode != 0:
         raise AssertionError(f"{name} {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return done
+
+
+def harvest_twice(root: Path, path: str, seed: int) -> str:
+    """Archive one invented article into ``root`` twice, the second time unchanged (a revisit
+    record); returns its URL."""
+    with MockServer(free_loopback_host(2)) as server:
+        server.robots("User-agent: *\nAllow: /\n")
+        title, paragraphs = invented_story(seed)
+        server.route(path, article_page(title=title, paragraphs=paragraphs))
+        settings = Settings(
+            archive=ArchiveSettings(dir=root),
+            fetch=FetchSettings(
+                per_host_delay=0.0, timeout=5.0, deadline=10.0, allow_hosts=(server.host,)
+            ),
+        )
+        url = server.url(path)
+        with Harvester(settings) as harvester:
+            first = harvester.harvest(FetchRequest(url=url))
+            second = harvester.harvest(FetchRequest(url=url))
+    assert isinstance(first, Archived) and isinstance(second, Archived) and second.revisit
+    return url
 
 
 def add_collection(root: Path, name: str, warc_files: Iterable[Path]) -> None:

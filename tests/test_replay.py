@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from mockserver import MockServer, free_loopback_host
-from pages import article_page, invented_story
-from replaytool import Wayback, add_collection, index_collection
+from replaytool import Wayback, add_collection, harvest_twice, index_collection
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 from warcio.timeutils import iso_date_to_timestamp
@@ -27,10 +25,7 @@ from warcio.warcwriter import WARCWriter
 
 from harvester.archive import Archive
 from harvester.cli import main
-from harvester.config import ArchiveSettings, FetchSettings, Settings
 from harvester.demo import run_demo
-from harvester.models import Archived, FetchRequest
-from harvester.pipeline import Harvester
 from harvester.warc.cdxj import archive_warc_files
 from harvester.warc.records import page_url_of
 
@@ -83,22 +78,7 @@ def newsroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Newsroom]:
     """The demo newsroom harvested, plus one page fetched twice (the second time a revisit)."""
     root = tmp_path_factory.mktemp("replay") / "archive"
     assert run_demo(archive=root, out=io.StringIO()) == 0
-    with MockServer(free_loopback_host(2)) as server:
-        server.robots("User-agent: *\nAllow: /\n")
-        title, paragraphs = invented_story(901)
-        server.route(AGAIN, article_page(title=title, paragraphs=paragraphs))
-        settings = Settings(
-            archive=ArchiveSettings(dir=root),
-            fetch=FetchSettings(
-                per_host_delay=0.0, timeout=5.0, deadline=10.0, allow_hosts=(server.host,)
-            ),
-        )
-        url = server.url(AGAIN)
-        with Harvester(settings) as harvester:
-            first = harvester.harvest(FetchRequest(url=url))
-            second = harvester.harvest(FetchRequest(url=url))
-    assert isinstance(first, Archived) and isinstance(second, Archived)
-    assert second.revisit
+    url = harvest_twice(root, AGAIN, 901)
     articles = _captures(root)
     original = next(c for c in articles if c.url == url)
     revisit_date = next(

@@ -13,18 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from mockserver import MockServer, free_loopback_host
-from pages import article_page, invented_story
-from replaytool import Wayback, index_collection, run_tool
+from replaytool import Wayback, harvest_twice, index_collection, run_tool
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.cli import main
-from harvester.config import ArchiveSettings, FetchSettings, Settings
 from harvester.demo import run_demo
-from harvester.models import Archived, ExportRecord, FetchRequest
-from harvester.pipeline import Harvester
+from harvester.models import ExportRecord
 
 AGAIN = "/again/unchanged-story"
 
@@ -53,21 +49,7 @@ class Newsroom:
 def newsroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Newsroom]:
     root = tmp_path_factory.mktemp("wacz") / "archive"
     assert run_demo(archive=root, out=io.StringIO()) == 0
-    with MockServer(free_loopback_host(2)) as server:
-        server.robots("User-agent: *\nAllow: /\n")
-        title, paragraphs = invented_story(902)
-        server.route(AGAIN, article_page(title=title, paragraphs=paragraphs))
-        settings = Settings(
-            archive=ArchiveSettings(dir=root),
-            fetch=FetchSettings(
-                per_host_delay=0.0, timeout=5.0, deadline=10.0, allow_hosts=(server.host,)
-            ),
-        )
-        again = server.url(AGAIN)
-        with Harvester(settings) as harvester:
-            assert isinstance(harvester.harvest(FetchRequest(url=again)), Archived)
-            second = harvester.harvest(FetchRequest(url=again))
-            assert isinstance(second, Archived) and second.revisit
+    again = harvest_twice(root, AGAIN, 902)
     with SqliteCatalog(root / CATALOG_NAME, readonly=True) as catalog:
         records = list(catalog.articles())
     yield Newsroom(root=root, records=records, again=again)
