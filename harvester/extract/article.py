@@ -167,6 +167,10 @@ def extract_page(
     )
 
 
+# Loading and compiling the rule packs takes ~0.3 s; a page's budget may be far smaller.
+LOAD_SECONDS = 120.0
+
+
 class ArticleExtractor(Closeable):
     """Runs :func:`extract_page` under the ``[extract] budget`` (a worker process).
 
@@ -184,7 +188,7 @@ class ArticleExtractor(Closeable):
         # no budget), once, now: a bad rule pack is a config error at start, not per page, and
         # the calling process does not compile ~1,300 patterns it never uses (~0.3 s).
         try:
-            self._budget.call(check_spec, self.spec)
+            self._budget.call(check_spec, self.spec, limit=LOAD_SECONDS)
         except (BudgetExceeded, WorkerCrashed) as exc:
             self._budget.close()
             raise ConfigError(f"cannot load the extraction rules: {exc}") from None

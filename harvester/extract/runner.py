@@ -88,26 +88,28 @@ class TimeBudget(Closeable):
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
 
-    def call(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """``fn(*args)``; BudgetExceeded after ``seconds``; WorkerCrashed if the worker died.
+    def call(self, fn: Callable[..., _T], *args: Any, limit: float | None = None) -> _T:
+        """``fn(*args)``; BudgetExceeded after ``seconds`` (or ``limit``, for a call that is
+        not a page: loading the rule packs); WorkerCrashed if the worker died.
 
         Exceptions raised by ``fn`` propagate.
         """
         if self.seconds is None:
             return fn(*args)
+        seconds = self.seconds if limit is None else limit
         if self._conn is None or self._calls >= self._max_calls:
             self._start()
         assert self._conn is not None
         self._calls += 1
         try:
             self._conn.send((fn, args))
-            ready = self._conn.poll(self.seconds)
+            ready = self._conn.poll(seconds)
         except (OSError, EOFError) as exc:
             self._stop(kill=True)
             raise WorkerCrashed(f"worker died ({exc})") from None
         if not ready:
             self._stop(kill=True)
-            raise BudgetExceeded(f"exceeded the {self.seconds:g}s time budget")
+            raise BudgetExceeded(f"exceeded the {seconds:g}s time budget")
         try:
             ok, value = self._conn.recv()
         except (OSError, EOFError):
