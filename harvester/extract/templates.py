@@ -206,7 +206,8 @@ _DATE_RE = re.compile(
 _DATE_LOWER_ASCII_RE = re.compile(_DATE_RE.pattern, re.ASCII)
 _DIGIT_RE = re.compile(r"\d")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*")
-_NUMBER_ASCII_RE = re.compile(r"[0-9]+(?:[.,:][0-9]+)*")  # a class prefix: scanned in C
+# One digit first: a pattern that opens with a class is scanned for it in C (sre's prefix).
+_NUMBER_ASCII_RE = re.compile(r"[0-9][0-9]*(?:[.,:][0-9]+)*")
 # Characters before a word that leave it at the start of a sentence.
 _OPENERS = "\"'([{¿¡*•-"
 _SENTENCE_END = ".!?:;"
@@ -373,6 +374,10 @@ def shape_key(text: str) -> str:
     """A short stable digest of :func:`block_shape` (blake2b, 8 bytes, 16 hex digits)."""
     return _digest(block_shape(text))
 
+
+# Removed blocks a model remembers the keys of (all forgotten at once beyond it): an outlet's
+# verbatim furniture is usually a few dozen short blocks.
+_KNOWN_BLOCKS = 128
 
 # --- the model --------------------------------------------------------------------------------
 
@@ -572,6 +577,9 @@ class TemplateModel:
         self._removed: dict[str, None] = {}
         self._touched: dict[str, None] = {}
         self._newly: list[str] = []
+        # Removed blocks -> (key, weight): furniture recurs verbatim, and shaping is the costly
+        # part of an article.  A pure function's results, so neither state nor persisted.
+        self._known: dict[str, tuple[str, int]] = {}
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -628,16 +636,21 @@ class TemplateModel:
     def split(self, blocks: Sequence[str]) -> Split:
         """:meth:`clean`, with the key of each removed block."""
         _check_blocks(blocks)
-        return self._split(blocks, _shapes(blocks))
+        return self._split(blocks, _shapes(blocks, self._known))
 
     def _split(self, blocks: Sequence[str], shapes: Sequence[tuple[str, int] | None]) -> Split:
         kept: list[str] = []
         removed: list[str] = []
         keys: list[str] = []
+        known = self._known
         for block, shaped in zip(blocks, shapes, strict=True):
             if shaped is not None and shaped[0] in self._learned:
                 removed.append(block)
                 keys.append(shaped[0])
+                if block not in known:
+                    if len(known) >= _KNOWN_BLOCKS:
+                        known.clear()
+                    known[block] = shaped
             else:
                 kept.append(block)
         return Split(kept=tuple(kept), removed=tuple(removed), removed_keys=tuple(keys))
@@ -668,14 +681,14 @@ class TemplateModel:
         if not isinstance(article_id, str) or not article_id:
             raise ValueError("article_id must be a non-empty string")
         _check_blocks(blocks)
-        return self._observe(article_id, blocks, _shapes(blocks))
+        return self._observe(article_id, blocks, _shapes(blocks, self._known))
 
     def observe_and_split(self, article_id: str, blocks: Sequence[str]) -> Observation:
         """:meth:`observe`, then :meth:`split` of the same blocks (each block shaped once)."""
         if not isinstance(article_id, str) or not article_id:
             raise ValueError("article_id must be a non-empty string")
         _check_blocks(blocks)
-        shapes = _shapes(blocks)
+        shapes = _shapes(blocks, self._known)
         learned = self._observe(article_id, blocks, shapes)
         return Observation(learned=learned, split=self._split(blocks, shapes))
 
@@ -842,14 +855,20 @@ class TemplateModel:
         return model
 
 
-def _shapes(blocks: Sequence[str]) -> list[tuple[str, int] | None]:
-    """Each block's key and weight (the length of its shape); None for a blank shape."""
+def _shapes(
+    blocks: Sequence[str], known: Mapping[str, tuple[str, int]]
+) -> list[tuple[str, int] | None]:
+    """Each block's key and weight (the length of its shape); None for a blank shape.  Blocks
+    in ``known`` (recently removed furniture) are not shaped again."""
     found: dict[str, tuple[str, int] | None] = {}  # a block repeated in one article: once
     out: list[tuple[str, int] | None] = []
     for block in blocks:
         if block not in found:
-            shape = block_shape(block)
-            found[block] = (_digest(shape), len(shape)) if shape else None
+            shaped = known.get(block)
+            if shaped is None:
+                shape = block_shape(block)
+                shaped = (_digest(shape), len(shape)) if shape else None
+            found[block] = shaped
         out.append(found[block])
     return out
 
