@@ -75,6 +75,26 @@ def test_fast_shape_equals_the_reference_on_generated_text(text: str) -> None:
     assert block_shape(text) == reference_block_shape(text)
 
 
+# The ASCII pieces alone (plus the typographic characters unified into ASCII): block_shape takes
+# its ASCII passes (names as whole runs, dates on the lowered text) on these.
+ASCII_PIECES = tuple(
+    piece for piece in PIECES if (piece.isascii() and piece not in " \t\n\x1c") or piece in "—“”’"
+)
+ascii_texts = st.lists(
+    st.tuples(st.sampled_from(ASCII_PIECES), st.sampled_from(SEPARATORS)), max_size=24
+).map(lambda parts: "".join(piece + sep for piece, sep in parts))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(ascii_texts)
+@example("Mr J. Smith. J. R. R. Tolkien met A. B and I at x-Men O'Brien-Lee's. Jean-Luc")
+@example('Follow Ann. Smith Jones: ("Maria Lopez") -Port said. Port')
+@example("MONDAY 3 MAR. 2008, Sept.3 and SEPTEMBER 22ND, 2008 or 2008-07-22T14:05:00Z")
+@example("“Maria Lopez” — 3 March 2026’s")
+def test_fast_shape_equals_the_reference_on_ascii_text(text: str) -> None:
+    assert block_shape(text) == reference_block_shape(text)
+
+
 @settings(max_examples=1000, deadline=None)
 @given(st.text(max_size=80))
 def test_fast_shape_equals_the_reference_on_any_text(text: str) -> None:

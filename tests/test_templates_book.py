@@ -162,3 +162,35 @@ def test_a_schema_2_catalog_keeps_its_models(tmp_path: Path) -> None:
     db.close()
     assert version == str(SCHEMA_VERSION)
     assert "articles" not in json.loads(stored)  # the document now holds the parameters only
+
+
+def test_two_writers_learn_from_each_others_articles(tmp_path: Path) -> None:
+    """Two books on one catalog (two writers), taking turns on one outlet: each reads back the
+    model the other saved before observing, so a promo under three distinct stories is learned
+    by whichever writer archives the third, and both then remove it; the stored model is the
+    one a single model observing every article in that order would have."""
+    path = tmp_path / CATALOG_NAME
+    articles = invented(7, 6)
+    reference = TemplateModel(min_articles=3)
+    with SqliteCatalog(path) as one, SqliteCatalog(path) as two:
+        books = (TemplateBook(one, min_articles=3), TemplateBook(two, min_articles=3))
+        learned: list[tuple[str, ...]] = []
+        for k, (url, blocks) in enumerate(articles):
+            got = books[k % 2].observe_and_clean("north", url, blocks)
+            assert got.newly_learned == reference.observe(url, blocks)
+            assert got.kept == reference.clean(blocks)[0]
+            learned.append(got.newly_learned)
+        # The third story (the first writer's second article) taught both promos.
+        assert [len(keys) for keys in learned] == [0, 0, 2, 0, 0, 0]
+        assert one.template_model("north") == reference.to_json()
+        # The writer that saved last holds the stored model (the other reads it back when it
+        # next observes); both remove the promos.
+        assert books[1].model("north").to_json() == reference.to_json()
+        for book in books:
+            assert book.clean("north", list(PROMOS[:2])).kept == ()
+        # Reading back happens only when the other writer saved since: the first writer reads
+        # the second's last article back once, then observes on alone without reloading.
+        loads = books[0].loads
+        for url, blocks in invented(8, 3):
+            books[0].observe_and_clean("north", url, blocks)
+        assert books[0].loads == loads + 1
