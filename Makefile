@@ -37,7 +37,7 @@ test-faults: venv deps
 test-fast: venv deps
 	$(BIN)/python -m pytest -m "not slow"
 
-## deps: the PostgreSQL server the tests start privately (apt-get, as root, only when missing)
+## deps: the PostgreSQL server the tests start privately and Chromium for the browser tests (apt-get, as root, only when missing)
 deps:
 	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1; then \
 	  echo "make deps: PostgreSQL server present"; \
@@ -48,6 +48,16 @@ deps:
 	else \
 	  echo "make deps: PostgreSQL server missing and not root, so not installing it:" \
 	    "the PostgreSQL tests will be skipped (install it: sudo apt-get install -y postgresql)"; \
+	fi
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "make deps: Chromium present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "make deps: Chromium missing; installing it (apt-get install chromium chromium-driver)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	else \
+	  echo "make deps: Chromium missing and not root, so not installing it:" \
+	    "the browser tests will fail (install it: sudo apt-get install -y chromium chromium-driver)"; \
 	fi
 
 ## check: ruff (lint + format), mypy strict on harvester/, hadolint on the Dockerfile
