@@ -77,7 +77,7 @@ import importlib
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -686,48 +686,15 @@ def _required_literal(pattern: str) -> str | None:
     return best if len(best) >= _MIN_LITERAL else None
 
 
-def _skip_group(pattern: str, start: int) -> int:
-    """The index after the group or character class opening at ``start`` (escapes and
-    nested groups and classes skipped)."""
-    depth = 0
+def _structure(pattern: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """``(index, character)`` of every unescaped character of ``pattern`` from ``start`` that
+    lies outside character classes; a whole class is one ``(index of its "]", "[]")``. A "]"
+    right after "[" or "[^" is literal (``[]a]``, ``[^]a]``)."""
     in_class = False
-    class_start = 0
-    i = start
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            if ch == "^" and i == class_start:
-                class_start += 1
-            elif ch == "]" and i > class_start:
-                in_class = False
-                if depth == 0:
-                    return i + 1
-        elif ch == "[":
-            in_class = True
-            class_start = i + 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return len(pattern)
-
-
-def _strip_start_anchor(pattern: str) -> str | None:
-    """``pattern`` without its leading ``^`` when that ``^`` anchors the whole pattern (no ``|``
-    outside groups and character classes), else None."""
-    if not pattern.startswith("^"):
-        return None
-    depth = 0
-    in_class = False
-    class_start = 0  # where a "]" is still literal: "[]a]", "[^]a]"
+    class_start = 0  # where a "]" is still literal
     escaped = False
-    for i, ch in enumerate(pattern):
+    for i in range(start, len(pattern)):
+        ch = pattern[i]
         if escaped:
             escaped = False
         elif ch == "\\":
@@ -737,19 +704,44 @@ def _strip_start_anchor(pattern: str) -> str | None:
                 class_start += 1
             elif ch == "]" and i > class_start:
                 in_class = False
+                yield i, "[]"
         elif ch == "[":
             in_class = True
             class_start = i + 1
-        elif ch == "(":
+        else:
+            yield i, ch
+
+
+def _skip_group(pattern: str, start: int) -> int:
+    """The index after the group or character class opening at ``start`` (escapes and
+    nested groups and classes skipped)."""
+    depth = 0
+    for i, ch in _structure(pattern, start):
+        if ch == "[]" and depth == 0:
+            return i + 1
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(pattern)
+
+
+def _strip_start_anchor(pattern: str) -> str | None:
+    """``pattern`` without its leading ``^`` when that ``^`` anchors the whole pattern (no ``|``
+    outside groups and character classes), else None."""
+    if not pattern.startswith("^"):
+        return None
+    depth = 0
+    for _, ch in _structure(pattern):
+        if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
         elif ch == "|" and depth == 0:
             return None
     return pattern[1:]
-
-
-# --- cleaning helpers ----------------------------------------------------------------------
 
 
 def _normalise(text: str) -> str:
