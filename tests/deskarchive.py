@@ -8,7 +8,6 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 
 import uvicorn
 from mockserver import MockServer, free_loopback_host
@@ -17,6 +16,7 @@ from harvester import fetch_url
 from harvester.catalog import CATALOG_NAME, SqliteCatalog
 from harvester.config import ArchiveSettings, FetchSettings, Settings
 from harvester.demo import run_demo
+from harvester.lifetime import Closeable
 from harvester.models import Evidence, Original
 from harvester.web import Desk, create_app
 from harvester.web import _listen as listen
@@ -101,7 +101,7 @@ def build_desk_archive(root: Path) -> str:
     return record.final_url
 
 
-class LiveDesk:
+class LiveDesk(Closeable):
     """The desk served by uvicorn on 127.0.0.1 (a free port) in a thread."""
 
     def __init__(self, desk: Desk) -> None:
@@ -125,12 +125,7 @@ class LiveDesk:
             time.sleep(0.02)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()

@@ -13,13 +13,13 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 from mockserver import MockServer, free_loopback_host
 from pages import article_page, invented_story
 
 from harvester.config import ArchiveSettings, FetchSettings, Settings
+from harvester.lifetime import Closeable
 from harvester.models import Archived, FetchRequest
 from harvester.pipeline import Harvester
 
@@ -89,7 +89,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Wayback:
+class Wayback(Closeable):
     """``wayback`` serving the collections under ``root`` on 127.0.0.1 (a context manager)."""
 
     def __init__(self, root: Path) -> None:
@@ -127,12 +127,7 @@ class Wayback:
             return self
         raise AssertionError("wayback did not answer within 60 s")
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         if self._proc is not None:
             self._proc.terminate()
             try:

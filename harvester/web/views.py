@@ -79,6 +79,11 @@ def _evidence_json(e: Evidence) -> dict[str, Any]:
 # --- Stories ---------------------------------------------------------------------------------
 
 
+def _original_json(outlet: str | None, url: str | None, seen: bool) -> dict[str, Any]:
+    """A story's original as the JSON forms give it (archived or only named)."""
+    return {"outlet": outlet, "url": url, "seen": seen}
+
+
 @dataclass(frozen=True, kw_only=True)
 class StoryRow:
     """One story in the listing."""
@@ -105,11 +110,7 @@ class StoryRow:
         return {
             "story": self.story,
             "title": self.title,
-            "original": {
-                "outlet": self.original_outlet,
-                "url": self.original_url,
-                "seen": self.original_seen,
-            },
+            "original": _original_json(self.original_outlet, self.original_url, self.original_seen),
             "articles": self.articles,
             "copies": self.copies,
             "first_seen": stamp(self.first) or None,
@@ -314,11 +315,7 @@ class StoryPage:
         return {
             "story": self.story,
             "title": self.title,
-            "original": {
-                "outlet": self.original_outlet,
-                "url": self.original_url,
-                "seen": self.original_seen,
-            },
+            "original": _original_json(self.original_outlet, self.original_url, self.original_seen),
             "decided_by": [
                 {"kind": e.kind, "text": e.text, "source": e.source, "url": e.url}
                 for e in self.decided_by
