@@ -45,6 +45,7 @@ __all__ = [
     "build_conversion",
     "build_exchange",
     "build_metadata",
+    "build_resource",
     "build_revisit",
     "build_warcinfo",
     "derived_target",
@@ -255,4 +256,19 @@ def build_conversion(*, url: str, refers_to: str, record_id: str, date: str, tex
         date=date,
         body=text.encode("utf-8"),
         content_type="text/plain; charset=utf-8",
+    )
+
+
+def build_resource(
+    *, target_uri: str, record_id: str, date: str, body: bytes, content_type: str
+) -> Record:
+    """A ``resource`` record: ``body`` as it is, under ``target_uri`` (for instance the story
+    an evidence package carries, ``urn:harvester:story:<id>``)."""
+    return _builder().create_warc_record(
+        target_uri,
+        "resource",
+        payload=io.BytesIO(body),
+        length=len(body),
+        warc_content_type=content_type,
+        warc_headers_dict={"WARC-Record-ID": record_id, "WARC-Date": date},
     )

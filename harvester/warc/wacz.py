@@ -32,7 +32,6 @@ half-written package is ever left under the final name; an existing output is ne
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import zipfile
@@ -46,7 +45,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from harvester.catalog import Catalog
-from harvester.dedup.view import story_view
+from harvester.dedup.view import story_lead, story_view
 from harvester.errors import (
     ArchiveError,
     EmptySelectionError,
@@ -56,7 +55,7 @@ from harvester.errors import (
 from harvester.models import ExportRecord
 from harvester.version import __version__
 from harvester.warc.cdxj import archive_warc_files, cdxj_records
-from harvester.warc.records import WARC_VERSION, build_warcinfo, warc_date
+from harvester.warc.records import build_resource, build_warcinfo, warc_date
 from harvester.warc.writer import OPEN_SUFFIX, _Writer
 
 __all__ = ["WACZ_VERSION", "WaczReport", "WaczSelection", "write_wacz"]
@@ -222,7 +221,7 @@ def _story_id(catalog: Catalog, story: str) -> str:
         if record is None:
             raise NoSuchStoryError(f"--story: no story {story!r} (nor an archived article's URL)")
         return record.story
-    if not catalog.story_docs(story) and story_view(catalog, story) is None:
+    if not catalog.story_docs(story) and story_lead(catalog, story) is None:
         raise NoSuchStoryError(f"--story: no story {story!r} in the archive")
     return story
 
@@ -458,16 +457,12 @@ def _members(
 def _story_record(
     story: dict[str, Any], story_id: str, new_id: Callable[[], str], now: Callable[[], datetime]
 ) -> Any:
-    from warcio.recordbuilder import RecordBuilder  # noqa: PLC0415
-
-    body = json.dumps(story, ensure_ascii=False, indent=1).encode("utf-8")
-    return RecordBuilder(warc_version=WARC_VERSION).create_warc_record(
-        STORY_URN + story_id,
-        "resource",
-        payload=io.BytesIO(body),
-        length=len(body),
-        warc_content_type="application/json",
-        warc_headers_dict={"WARC-Record-ID": new_id(), "WARC-Date": warc_date(now())},
+    return build_resource(
+        target_uri=STORY_URN + story_id,
+        record_id=new_id(),
+        date=warc_date(now()),
+        body=json.dumps(story, ensure_ascii=False, indent=1).encode("utf-8"),
+        content_type="application/json",
     )
 
 
