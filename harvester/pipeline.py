@@ -600,13 +600,13 @@ class Harvester(Closeable):
         self.settings = settings
         self.clock = clock or SystemClock()
         self.extractor = extractor or ArticleExtractor(settings)
-        extractor_ = self.extractor  # the names the story book needs
+        extractor = self.extractor  # the given one, or ours
         try:
             self.store = ArchiveStore(
                 settings.archive,
                 settings.fetch,
                 clock=self.clock,
-                is_wire=wire_test(settings, extractor_.wires),
+                is_wire=wire_test(settings, extractor.wires),
             )
         except BaseException:
             self.extractor.close()  # the archive is locked or unreadable: no worker left behind
@@ -627,15 +627,15 @@ class Harvester(Closeable):
         )
 
         def canonical_name(name: str) -> str:
-            wire = extractor_.wires.resolve(name)
-            return wire.name if wire else extractor_.outlet_names.get(name.casefold(), name)
+            wire = extractor.wires.resolve(name)
+            return wire.name if wire else extractor.outlet_names.get(name.casefold(), name)
 
         self.stories = StoryBook(
             self.store.catalog,
             window=settings.dedup.window,
             now=self.clock.now().timestamp(),
             canonical_name=canonical_name,
-            is_wire=lambda name: extractor_.wires.resolve(name) is not None,
+            is_wire=lambda name: extractor.wires.resolve(name) is not None,
             spill_dir=self.store.spill_dir(),
         )
 
