@@ -11,11 +11,11 @@ What is timed, per article: exactly the block that ``harvester.pipeline._process
 under ``with store.catalog.placement():``, called through the same private pipeline functions
 (so it follows the code, but breaks if they are renamed):
 
-* ``_place_and_record``: ``fingerprint()`` of the cleaned text (computed inside the section:
-  the argument is evaluated there), ``StoryBook.place`` (catching up on docs other writers
-  placed, the doc row, its links, ``CandidateIndex.query``, reading and relating every
-  candidate, relabelling merged stories) and ``StoryBook.resolve`` (the story's members and
-  its original);
+* ``_place_and_record``: ``StoryBook.place`` (catching up on docs other writers placed, the
+  doc row, its links, ``CandidateIndex.query``, reading and relating every candidate, the
+  picks of later partners, relabelling merged stories, regrouping a story whose pick moved)
+  and ``StoryBook.resolve`` (the story's members and its original); the ``fingerprint()`` of
+  the cleaned text is computed before the section, as the pipeline does, and not timed;
 * ``_write_article``: the metadata and conversion records appended to this writer's WARC file
   (flushed and fsynced) and the article row;
 * ``_re_resolve``: a new metadata record for every other member whose story or original
@@ -368,9 +368,16 @@ class Bench:
     def place(self, book: Any, i: int) -> tuple[str, float]:
         """Article ``i`` through the placement section, as ``_process_capture`` runs it; its
         story and the seconds the section took (entering it included)."""
+        from harvester.dedup.fingerprint import fingerprint
         from harvester.extract.article import Extraction
         from harvester.models import WarcLocation
-        from harvester.pipeline import _derived, _place_and_record, _re_resolve, _write_article
+        from harvester.pipeline import (
+            _derived,
+            _place_and_record,
+            _re_resolve,
+            _re_resolve_changed,
+            _write_article,
+        )
         from harvester.storage import new_record_id
         from harvester.warc.records import warc_date
 
@@ -393,8 +400,10 @@ class Bench:
         location = WarcLocation(file="bench.warc.gz", offset=i, record_id=new_record_id())
         fetched = warc_date(datetime.now(UTC))
         started = time.perf_counter()
+        # As the pipeline does: the fingerprint before the section, the rest inside it.
+        fp = fingerprint("\n\n".join(blocks))
         with store.catalog.placement():
-            record, resolution = _place_and_record(
+            record, resolution, changed = _place_and_record(
                 book,
                 self.settings,
                 url=url,
@@ -403,12 +412,14 @@ class Bench:
                 published=None,
                 extraction=extraction,
                 blocks=blocks,
+                fp=fp,
                 outlet=self.outlet(i),
                 location=location,
             )
             payload = {**_derived(record, extraction, ()), "decided_by": resolution.decided_by}
             _write_article(store, record, payload, extraction.blocks)
             _re_resolve(store, book, record.story, resolution, skip=url)
+            _re_resolve_changed(store, book, changed, skip=url)
         seconds = time.perf_counter() - started
         self.filled = max(self.filled, i + 1)
         self.stories[i] = str(record.story)

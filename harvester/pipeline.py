@@ -214,10 +214,10 @@ def _place_and_record(
     fp: Fingerprint,
     outlet: str,
     location: WarcLocation,
-) -> tuple[ExportRecord, Resolution]:
+) -> tuple[ExportRecord, Resolution, tuple[str, ...]]:
     """Place the cleaned article (``fp``: the fingerprint of ``blocks``, computed before the
     placement section, which it need not hold up) in a story, resolve the story's original,
-    build its record."""
+    build its record; also the other stories the placement changed (see ``Placement``)."""
     placement = stories.place(
         url=final_url,
         outlet=outlet,
@@ -243,7 +243,7 @@ def _place_and_record(
         original=original,
         is_original=is_original,
     )
-    return record, resolution
+    return record, resolution, placement.changed
 
 
 def _capture_context(request: FetchRequest, chain: tuple[Exchange, ...]) -> dict[str, Any]:
@@ -420,6 +420,15 @@ def _re_resolve(
     return changed
 
 
+def _re_resolve_changed(
+    store: ArchiveStore, stories: StoryBook, changed: Sequence[str], *, skip: str
+) -> None:
+    """Resolve again the other stories a placement changed (a story split off) and append the
+    updated metadata of their members."""
+    for story in changed:
+        _re_resolve(store, stories, story, stories.resolve(story), skip=skip)
+
+
 def harvest_one(
     request: FetchRequest,
     *,
@@ -551,7 +560,7 @@ def _process_capture(
     # and writing the records that say so, one writer at a time (see StoryBook).
     fp = fingerprint("\n\n".join(learned.kept))
     with store.catalog.placement():
-        record, resolution = _place_and_record(
+        record, resolution, changed = _place_and_record(
             stories,
             settings,
             url=request.url,
@@ -572,6 +581,7 @@ def _process_capture(
         }
         _write_article(store, record, payload, extraction.blocks)
         _re_resolve(store, stories, record.story, resolution, skip=final.url)
+        _re_resolve_changed(store, stories, changed, skip=final.url)
     if learned.newly_learned:
         # Cold start: articles archived before these blocks were learned still show them.
         report = reclean_with_templates(store, templates, outlet, skip=final.url)
@@ -725,7 +735,7 @@ class Harvester(Closeable):
             cleaned = self.templates.clean(own, extraction.blocks)
             fp = fingerprint("\n\n".join(cleaned.kept))
             with self.store.catalog.placement():
-                new, resolution = _place_and_record(
+                new, resolution, changed = _place_and_record(
                     self.stories,
                     self.settings,
                     url=record.url,
@@ -738,6 +748,7 @@ class Harvester(Closeable):
                     outlet=own,
                     location=record.warc,
                 )
+                _re_resolve_changed(self.store, self.stories, changed, skip=new.final_url)
                 if new == record:
                     continue
                 payload = {

@@ -463,6 +463,11 @@ def test_docs_by_text_hash_links_time_and_story(catalog: Catalog) -> None:
     assert {r.story for r in moved} == {"b"}
     catalog.relabel_story("nothing", "b")
     assert len(catalog.story_docs("b")) == 3
+    catalog.move_docs([d1, d3], "split")
+    assert [r.doc for r in catalog.story_docs("split")] == [d1, d3]
+    assert [r.doc for r in catalog.story_docs("b")] == [d2]
+    catalog.move_docs([], "nothing")
+    assert catalog.story_docs("nothing") == []
 
 
 def test_every_put_takes_a_larger_placement_number(catalog: Catalog) -> None:

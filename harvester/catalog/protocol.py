@@ -132,6 +132,10 @@ class Catalog(Protocol):
         """Move every doc of story ``old`` into story ``new``."""
         ...
 
+    def move_docs(self, docs: Sequence[int], story: str) -> None:
+        """Move the docs ``docs`` into story ``story`` (a story split or regrouped)."""
+        ...
+
     def latest_article_row(self, final_url: str) -> ArticleRow | None:
         """The newest article row for a final URL."""
         ...

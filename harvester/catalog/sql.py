@@ -572,6 +572,10 @@ class SqlCatalog(Closeable):
         """Move every doc of story ``old`` into story ``new``."""
         self._write("UPDATE docs SET story = ? WHERE story = ?", (new, old))
 
+    def move_docs(self, docs: Sequence[int], story: str) -> None:
+        """Move the docs ``docs`` into story ``story`` (a story split or regrouped)."""
+        self._write_many([("UPDATE docs SET story = ? WHERE doc = ?", [(story, d) for d in docs])])
+
     # -- the story desk (read-only pages of ``harvester serve``) ----------------------------------
 
     # The newest row of each article: no later row for its final URL.

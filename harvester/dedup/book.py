@@ -24,9 +24,17 @@ from harvester.dedup.fingerprint import Fingerprint
 from harvester.dedup.index import CandidateIndex
 from harvester.dedup.stories import (
     Member,
-    Relation,
+    Partner,
     Resolution,
+    as_partner,
+    beats,
+    best_partner,
     epoch,
+    links_between,
+    name_groups,
+    named_sources,
+    order_key,
+    regroup,
     relate,
     resolve_original,
 )
@@ -48,6 +56,9 @@ class Placement:
     doc: int
     story: str
     evidence: Evidence | None
+    # Other stories whose members changed (a story split when a pick moved): their originals
+    # need resolving again too.
+    changed: tuple[str, ...] = ()
 
 
 class StoryBook:
@@ -96,8 +107,9 @@ class StoryBook:
         evidence: tuple[Evidence, ...],
         fp: Fingerprint,
     ) -> Placement:
-        """Record the article (a doc row) and put it in a story; merges stories it copies.
-        Call it inside ``Catalog.placement`` when other writers may place at the same time."""
+        """Record the article (a doc row) and put it in a story (``stories.py``: the rule that
+        makes stories independent of arrival order). Call it inside ``Catalog.placement`` when
+        other writers may place at the same time."""
         self.catch_up()
         # The window runs on when we archived it (its fetch), not on its claimed publication
         # date: a page dated last year but fetched today is news to the crawl today.
@@ -117,52 +129,44 @@ class StoryBook:
             story=existing.story if existing else _new_story(url),
         )
         doc = self._catalog.put_doc(row)
-        # Explicit URLs tie articles into one story whatever their texts share (an excerpt
-        # that links "read the full story" to its original): both directions, since either
-        # side may arrive first.
-        named = [
-            e.url
-            for e in evidence
-            if e.kind in ("link", "canonical", "meta", "credit-line") and e.url
-        ]
-        self._catalog.set_doc_links(doc, named)
-        linked = {d for d in self._catalog.docs_linking_to(url) if d != doc}
-        for target in named:
-            other = self._catalog.doc_by_url(target)
-            if other is not None and other.doc != doc:
-                linked.add(other.doc)
-        found = self._index.query(fp.samples, limit=MAX_CANDIDATES, exclude=doc)
-        candidates = {d for d, _ in found}
-        candidates.update(d for d in self._catalog.docs_by_text_hash(fp.text_hash) if d != doc)
-        related: list[tuple[Relation, DocRow]] = []
-        for candidate in sorted(candidates | linked):
-            other = self._catalog.doc(candidate)
-            if other is None:
+        row = replace(row, doc=doc)
+        partners = self._partners(row, fp)
+        me = order_key(row)
+        join = [p for p in partners if p.joined]
+        pick = best_partner(p for p in partners if order_key(p.row) < me)
+        if pick is not None and not pick.joined:
+            join.append(pick)
+        # A re-placed article whose text, date or links changed may have lost relations.
+        rebuild = existing is not None and _relations_may_change(existing, row)
+        # Articles dated after this one may now pick it in place of what they picked.
+        for partner in partners:
+            if order_key(partner.row) < me:
                 continue
-            relation = relate(fp, Fingerprint.from_bytes(other.fingerprint))
-            if relation.kind is None and candidate in linked:
-                relation = replace(relation, kind="linked")
-            if relation.kind is not None:
-                related.append((relation, other))
+            held = self._current_pick(partner.row, skip=doc)
+            # Seen from the later article: we are the partner (the relation reads the same).
+            us = Partner(row=row, relation=partner.relation, joined=partner.joined)
+            if held is not None and not beats(us, held):
+                continue
+            if not partner.joined:
+                join.append(partner)
+            if held is not None and not held.joined:
+                rebuild = True  # its old pick no longer ties it: the story may split
         story, note = row.story, None
-        if related:
-            relation, best = max(related, key=lambda item: (item[0].strength, -item[1].doc))
+        changed: tuple[str, ...] = ()
+        if join:
+            best = max(join, key=lambda p: (p.relation.strength, -p.row.doc))
             note = Evidence(
                 kind="text",
-                text=f"{relation.describe()} of {best.final_url}",
-                source=best.outlet,
-                url=best.final_url,
+                text=f"{best.relation.describe()} of {best.row.final_url}",
+                source=best.row.outlet,
+                url=best.row.final_url,
             )
-            story = best.story
-            # Merge only stories this article copies (a duplicate of, or contained in, one of
-            # their members): an article that merely contains another story (a round-up) joins
-            # one story and bridges none.
-            merging = {
-                other.story
-                for rel, other in related
-                if rel.kind in ("duplicate", "contained", "linked") and other.story != story
-            }
-            for old in sorted(merging):
+        if rebuild:
+            stories = {row.story, *(p.row.story for p in join)}
+            story, changed = self._regroup(row, stories)
+        elif join:
+            story = best.row.story
+            for old in sorted({p.row.story for p in join} - {story}):
                 self._catalog.relabel_story(old, story)
             if story != row.story:
                 self._catalog.put_doc(replace(row, story=story))
@@ -172,7 +176,72 @@ class StoryBook:
         self._placed += 1
         if self._placed % EVICT_EVERY == 0:
             self._index.evict_before(time - self._window)
-        return Placement(doc=doc, story=story, evidence=note)
+        return Placement(doc=doc, story=story, evidence=note, changed=changed)
+
+    def _partners(self, row: DocRow, fp: Fingerprint) -> list[Partner]:
+        """The docs the article relates to: text candidates from the hot index and exact-text
+        twins (tier 3), plus the docs it names as its source and those naming it."""
+        named = named_sources(row.evidence)
+        self._catalog.set_doc_links(row.doc, named)
+        # Explicit URLs tie articles into one story whatever their texts share (an excerpt
+        # that links "read the full story" to its original): both directions, since either
+        # side may arrive first.
+        linked = {d for d in self._catalog.docs_linking_to(row.final_url) if d != row.doc}
+        for target in named:
+            other = self._catalog.doc_by_url(target)
+            if other is not None and other.doc != row.doc:
+                linked.add(other.doc)
+        found = self._index.query(fp.samples, limit=MAX_CANDIDATES, exclude=row.doc)
+        candidates = {d for d, _ in found}
+        candidates.update(d for d in self._catalog.docs_by_text_hash(fp.text_hash) if d != row.doc)
+        partners = []
+        for candidate in sorted(candidates | linked):
+            other = self._catalog.doc(candidate)
+            if other is not None:
+                relation = relate(fp, Fingerprint.from_bytes(other.fingerprint))
+                partner = as_partner(other, relation, linked=candidate in linked)
+                if partner is not None:
+                    partners.append(partner)
+        return partners
+
+    def _current_pick(self, row: DocRow, *, skip: int) -> Partner | None:
+        """What ``row`` picks today among the earlier members of its story (its pick is always
+        one of them: a pick ties the two into one story), leaving out doc ``skip``."""
+        fp = Fingerprint.from_bytes(row.fingerprint)
+        mine = order_key(row)
+        held = []
+        for other in self._catalog.story_docs(row.story):
+            if other.doc in (row.doc, skip) or order_key(other) >= mine:
+                continue
+            relation = relate(fp, Fingerprint.from_bytes(other.fingerprint))
+            partner = as_partner(other, relation, linked=links_between(row, other))
+            if partner is not None:
+                held.append(partner)
+        return best_partner(held)
+
+    def _regroup(self, row: DocRow, stories: set[str]) -> tuple[str, tuple[str, ...]]:
+        """Recompute the stories ``stories`` (now holding ``row``) from their members'
+        relations, after an edge between two of them went away; moves the docs whose story
+        changed and returns ``row``'s story and the other stories whose members changed."""
+        members = {row.doc: row}
+        for story in sorted(stories):
+            for member in self._catalog.story_docs(story):
+                members.setdefault(member.doc, member)
+        members[row.doc] = row
+        groups = regroup(list(members.values()))
+        named = name_groups(groups)
+        # The stories that gained or lost members (an old id no group kept is left empty).
+        names = {name for name, _ in named}
+        changed: set[str] = set()
+        for name, group in named:
+            moved = [m for m in group if m.story != name]
+            if moved:
+                self._catalog.move_docs([m.doc for m in moved], name)
+                changed.add(name)
+                changed.update(m.story for m in moved if m.story in names)
+        story = next(name for name, group in named if any(m.doc == row.doc for m in group))
+        changed.discard(story)
+        return story, tuple(sorted(changed))
 
     def members(self, story: str) -> list[DocRow]:
         """The docs of a story."""
@@ -197,3 +266,13 @@ class StoryBook:
 
 def _new_story(url: str) -> str:
     return "s-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def _relations_may_change(old: DocRow, new: DocRow) -> bool:
+    """Whether a re-placed doc may have lost a relation: its text, its date (the order that
+    decides who picks whom) or the sources it names changed."""
+    return (
+        old.fingerprint != new.fingerprint
+        or order_key(old) != order_key(new)
+        or named_sources(old.evidence) != named_sources(new.evidence)
+    )

@@ -10,10 +10,20 @@ Relations between two articles, from their fingerprints (``harvester.dedup.finge
 * ``linked``     (decided by the story book, not the texts) one names the other's URL as its
   source in a credit link, a cross-domain canonical or original-source / isBasedOn meta.
 
-A new article joins the story of its strongest relation. Other stories merge into it only when
-the new article is a duplicate of, or contained in, one of their members: an article that merely
-*contains* two unrelated stories (a round-up, a bridging article) joins one and merges nothing,
-so stories never chain through it.
+Stories are the connected groups of one graph over the articles, so they do not depend on the
+order articles arrive in (one daemon or three, whichever fetched what first):
+
+* a duplicate or a link (either way) always ties two articles;
+* besides, each article *picks* one earlier article it shares containment with and is tied to it:
+  its duplicate or linked partner if it has an earlier one (nothing new), else the one it shares
+  the most with (containment, then shared samples, then the earliest). "Earlier" is the order of
+  ``order_key``: the publication date (the fetch when there is none), then the URL.
+
+So an excerpt joins the one story it was taken from, however many others a few of its sentences
+also turn up in; a round-up (a later page containing two earlier stories) joins one of them and
+bridges none; an original that arrives after its excerpts is picked by them, as if it had come
+first. ``regroup`` computes the groups of a set of articles from scratch; ``StoryBook.place``
+keeps them incrementally and regroups a story only when a pick moved away from an earlier one.
 
 Original resolution, strongest rule first (DESIGN.md "Provenance model"):
 
@@ -30,12 +40,14 @@ ties go to the stronger evidence kind, then the earlier member.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from harvester.catalog.rows import DocRow
 from harvester.dedup.fingerprint import Fingerprint, compare
 from harvester.models import EVIDENCE_KINDS, Evidence
 
@@ -44,9 +56,18 @@ __all__ = [
     "MIN_SHARED",
     "RESEMBLANCE",
     "Member",
+    "Partner",
     "Relation",
     "Resolution",
+    "as_partner",
+    "beats",
+    "best_partner",
     "epoch",
+    "links_between",
+    "name_groups",
+    "named_sources",
+    "order_key",
+    "regroup",
     "relate",
     "resolve_original",
 ]
@@ -122,6 +143,120 @@ def relate(a: Fingerprint, b: Fingerprint) -> Relation:
     return Relation(
         kind=kind, resemblance=s.resemblance, a_in_b=s.a_in_b, b_in_a=s.b_in_a, shared=s.shared
     )
+
+
+# Evidence kinds whose URL names the article's source: they tie it to the article at that URL.
+SOURCE_KINDS = ("link", "canonical", "meta", "credit-line")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Partner:
+    """An article related to the one being placed: its doc row, the relation, and whether the
+    two are tied whatever else holds (a duplicate, or a link either way)."""
+
+    row: DocRow
+    relation: Relation
+    joined: bool
+
+
+def named_sources(evidence: Iterable[Evidence]) -> list[str]:
+    """The URLs an article names as its source (credit links, canonicals, source metas)."""
+    return [e.url for e in evidence if e.kind in SOURCE_KINDS and e.url]
+
+
+def links_between(a: DocRow, b: DocRow) -> bool:
+    """Whether either article names the other's URL as its source."""
+    return b.final_url in named_sources(a.evidence) or a.final_url in named_sources(b.evidence)
+
+
+def as_partner(other: DocRow, relation: Relation, *, linked: bool) -> Partner | None:
+    """``other`` as a partner (None: unrelated); a link ties it whatever the texts share."""
+    if linked:
+        if relation.kind is None:
+            relation = replace(relation, kind="linked")
+        return Partner(row=other, relation=relation, joined=True)
+    if relation.kind is None:
+        return None
+    return Partner(row=other, relation=relation, joined=relation.kind == "duplicate")
+
+
+def order_key(row: DocRow) -> tuple[float, str]:
+    """Which of two articles is the earlier one: publication date (else the fetch), then URL."""
+    return epoch(row.published) or row.time, row.final_url
+
+
+def _rank(partner: Partner) -> tuple[bool, float, int, float, str]:
+    """Pick order, best first: tied partners, then the most contained, the most shared, the
+    earliest (every part reads the same from either side of the pair)."""
+    r = partner.relation
+    return (not partner.joined, -max(r.a_in_b, r.b_in_a), -r.shared, *order_key(partner.row))
+
+
+def best_partner(partners: Iterable[Partner]) -> Partner | None:
+    """The partner an article picks among its earlier ones (None: there are none)."""
+    return min(partners, key=_rank, default=None)
+
+
+def beats(a: Partner, b: Partner) -> bool:
+    """Whether ``a`` would be picked over ``b``."""
+    return _rank(a) < _rank(b)
+
+
+def regroup(members: Sequence[DocRow]) -> list[list[DocRow]]:
+    """The stories of ``members`` from scratch: the connected groups of the graph the module
+    docstring describes, each in the order given."""
+    fps = [Fingerprint.from_bytes(m.fingerprint) for m in members]
+    keys = [order_key(m) for m in members]
+    parent = list(range(len(members)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def tie(i: int, j: int) -> None:
+        parent[root(i)] = root(j)
+
+    picks: list[list[tuple[Partner, int]]] = [[] for _ in members]
+    for i, a in enumerate(members):
+        for j in range(i + 1, len(members)):
+            b = members[j]
+            relation = relate(fps[i], fps[j])
+            partner = as_partner(b, relation, linked=links_between(a, b))
+            if partner is None:
+                continue
+            if partner.joined:
+                tie(i, j)
+            if keys[j] < keys[i]:
+                picks[i].append((partner, j))
+            else:
+                picks[j].append((replace(partner, row=a), i))
+    for i, options in enumerate(picks):
+        if options:
+            partner, j = min(options, key=lambda option: _rank(option[0]))
+            tie(i, j)
+    groups: dict[int, list[DocRow]] = {}
+    for i, member in enumerate(members):
+        groups.setdefault(root(i), []).append(member)
+    return list(groups.values())
+
+
+def name_groups(groups: Sequence[Sequence[DocRow]]) -> list[tuple[str, Sequence[DocRow]]]:
+    """A story id for each group: the id most of its members had (largest groups choose
+    first; each id goes to one group), else a new one made from its members' URLs."""
+    named: list[tuple[str, Sequence[DocRow]]] = []
+    used: set[str] = set()
+    for group in sorted(groups, key=lambda g: (-len(g), min(m.final_url for m in g))):
+        counts = Counter(m.story for m in group if m.story not in used)
+        if counts:
+            name = min(counts, key=lambda story: (-counts[story], story))
+        else:  # (never a founding URL's id: those hash the URL alone)
+            urls = "group\n" + "\n".join(sorted(m.final_url for m in group))
+            name = "s-" + hashlib.sha256(urls.encode("utf-8")).hexdigest()[:16]
+        used.add(name)
+        named.append((name, group))
+    return named
 
 
 @dataclass(frozen=True, kw_only=True)
