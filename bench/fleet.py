@@ -49,9 +49,10 @@ Run from the repository root (needs PostgreSQL's server programs: ``make deps``)
     .venv/bin/python bench/fleet.py --json bench/results/fleet.json
 
 Progress goes to stderr and the Markdown tables to stdout. Exit 1 when a side lost or
-duplicated an article, broke politeness or left a daemon running; else 0. Stories that differ
-from the first side's are reported, not judged: placement depends on arrival order, with one
-daemon as with several (bench/README.md).
+duplicated an article, broke politeness, left a daemon running, or found other stories or
+originals than the first side (stories do not depend on arrival order:
+``harvester/dedup/stories.py``); else 0. Stories that differ from the truth are reported, not
+judged (a text too short to match is a story of its own).
 """
 
 from __future__ import annotations
@@ -509,6 +510,9 @@ def ok(side: dict[str, Any]) -> bool:
         and p["max_concurrent_per_host"] <= 1
         and p["gaps_short_of_delay"] == 0
         and set(p["robots_per_host"]) == {1}
+        # stories never depend on which daemon fetched what (harvester/dedup/stories.py)
+        and side.get("same_partition", True)
+        and side.get("same_originals", True)
     )
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pages import invented_story
 
 from harvester.catalog import open_catalog
-from harvester.dedup.book import StoryBook
+from harvester.dedup.book import Placement, StoryBook
 from harvester.dedup.fingerprint import fingerprint
 from harvester.dedup.stories import relate
 from harvester.models import Evidence
@@ -212,3 +212,38 @@ def test_a_pick_that_moves_splits_the_story_it_left(tmp_path: Path) -> None:
     for order in ((original, follow_up, excerpt), (excerpt, original, follow_up)):
         found = partition(place_all(tmp_path / order[0].outlet, order))
         assert found == {frozenset({original.url, excerpt.url}), frozenset({follow_up.url})}
+
+
+def test_a_re_placed_article_whose_text_changed_leaves_the_story(tmp_path: Path) -> None:
+    """A re-clean (or a refetch) that changes an article's text re-places it: a copy that no
+    longer shares anything with its story splits off, and the story it left is named as
+    changed."""
+    _, story = invented_story(211)
+    _, unrelated = invented_story(212)
+    text = "\n\n".join(story)
+    catalog = open_catalog(None, tmp_path)
+    try:
+        book = StoryBook(catalog, window=30 * 86400.0, now=1772409600.0)
+
+        def place(url: str, body: str, published: str) -> Placement:
+            with catalog.placement():
+                return book.place(
+                    url=url,
+                    outlet=url.split("/")[2],
+                    wire=False,
+                    published=published,
+                    fetched="2026-03-10T00:00:00+00:00",
+                    evidence=(),
+                    fp=fingerprint(body),
+                )
+
+        first = place("http://wire.test/1", text, "2026-03-02T08:00:00+00:00")
+        copy = place("http://a.test/1", text, "2026-03-03T08:00:00+00:00")
+        assert copy.story == first.story
+        again = place("http://a.test/1", "\n\n".join(unrelated), "2026-03-03T08:00:00+00:00")
+        assert again.story != first.story
+        assert again.changed == (first.story,)
+        assert [d.final_url for d in book.members(first.story)] == ["http://wire.test/1"]
+        assert [d.final_url for d in book.members(again.story)] == ["http://a.test/1"]
+    finally:
+        catalog.close()

@@ -243,11 +243,12 @@ def regroup(members: Sequence[DocRow]) -> list[list[DocRow]]:
 
 
 def name_groups(groups: Sequence[Sequence[DocRow]]) -> list[tuple[str, Sequence[DocRow]]]:
-    """A story id for each group: the id most of its members had (largest groups choose
-    first; each id goes to one group), else a new one made from its members' URLs."""
+    """A story id for each group: the id most of its members had (the largest group chooses
+    first, then the one with the earliest article; each id goes to one group), else a new one
+    made from its members' URLs."""
     named: list[tuple[str, Sequence[DocRow]]] = []
     used: set[str] = set()
-    for group in sorted(groups, key=lambda g: (-len(g), min(m.final_url for m in g))):
+    for group in sorted(groups, key=lambda g: (-len(g), min(map(order_key, g)))):
         counts = Counter(m.story for m in group if m.story not in used)
         if counts:
             name = min(counts, key=lambda story: (-counts[story], story))
