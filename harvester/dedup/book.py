@@ -136,11 +136,13 @@ class StoryBook:
         pick = best_partner(p for p in partners if order_key(p.row) < me)
         if pick is not None and not pick.joined:
             join.append(pick)
-        # A re-placed article whose text, date or links changed may have lost relations.
+        # A re-placed article whose text, date or links changed may have lost relations; one
+        # whose relations cannot have changed changes no pick either.
         rebuild = existing is not None and _relations_may_change(existing, row)
+        unchanged = existing is not None and not rebuild
         # Articles dated after this one may now pick it in place of what they picked.
         for partner in partners:
-            if order_key(partner.row) < me:
+            if unchanged or order_key(partner.row) < me:
                 continue
             held = self._current_pick(partner.row, skip=doc)
             # Seen from the later article: we are the partner (the relation reads the same).
