@@ -225,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
 
-    p = sub.add_parser("status", help="per outlet: articles, last and next poll, errors")
+    p = sub.add_parser(
+        "status", help="per outlet: articles, last and next poll, errors; the writers and leases"
+    )
     _add_config(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
 
@@ -484,6 +486,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         if row["last_error"]:
             print(f"    last error: {row['last_error']}")
+    for w in report.writers:
+        where = f"pid {w['pid']} on {w['host']}, started {w['started']}" if w["host"] else "-"
+        held = w["leases"]
+        print(
+            f"writer {w['writer']} ({w['state']}; {where}): leases {held['urls']} URLs, "
+            f"{held['polls']} polls, {held['host_slots']} host slots"
+        )
     return EXIT_OK
 
 

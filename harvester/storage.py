@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +34,14 @@ from harvester.version import __version__
 from harvester.warc.reconcile import reconcile_catalog
 from harvester.warc.repair import Repair, repair_open_files
 from harvester.warc.writer import WarcFileWriter
-from harvester.writers import Writer, dead_writers, is_registered, reaping, repair_lock
+from harvester.writers import (
+    Writer,
+    dead_writers,
+    is_registered,
+    reaping,
+    repair_lock,
+    sweep_staged,
+)
 
 __all__ = ["ArchiveStore", "new_record_id"]
 
@@ -132,6 +140,7 @@ class ArchiveStore(Closeable):
         """Repair the ``.open`` files of every dead writer we get to reap (their lock files go
         once their files are whole), and of writers no longer registered at all (files from
         before archives had several writers, or left by a writer that could not close them)."""
+        sweep_staged(self.root, now=time.time())
         with contextlib.ExitStack() as held:
             reaped = [
                 writer_id

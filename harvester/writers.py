@@ -40,13 +40,16 @@ from harvester.lifetime import Closeable
 __all__ = [
     "WRITERS_DIR",
     "Writer",
+    "WriterInfo",
     "dead_writers",
     "exclusive",
     "is_live",
     "is_registered",
     "new_writer_id",
     "reaping",
+    "registered_writers",
     "repair_lock",
+    "sweep_staged",
     "writer_of",
 ]
 
@@ -58,6 +61,8 @@ LOCK_SUFFIX = ".lock"
 # ``<id>.lock`` is held from the moment it appears, so nobody can take it for a dead writer's.
 _NEW_SUFFIX = ".new"
 _ID_RE = re.compile(r"w[0-9a-f]{10}", re.ASCII)
+# A staged lock file this old was left by a writer that died while registering.
+STAGED_AGE = 60.0
 # <prefix>-<utc>-<serial>-<host>-<writer>.warc.gz[.open] (see harvester.warc.writer)
 _NAME_RE = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9_-]*-\d{14}-\d{5,}-[A-Za-z0-9.-]+-(w[0-9a-f]{10})\.warc\.gz(?:\.open)?",
@@ -134,14 +139,19 @@ class _Registration:
     host: str
     pid: int
     boot: str
+    started: str | None = None
 
 
 def _registration(path: Path) -> _Registration | None:
     """The lock file's contents; None when it is gone or unreadable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        started = data.get("started")
         return _Registration(
-            host=str(data["host"]), pid=int(data["pid"]), boot=str(data.get("boot", ""))
+            host=str(data["host"]),
+            pid=int(data["pid"]),
+            boot=str(data.get("boot", "")),
+            started=str(started) if started is not None else None,
         )
     except (OSError, ValueError, TypeError, KeyError):
         return None
@@ -293,6 +303,69 @@ def dead_writers(root: Path) -> list[str]:
         ):
             dead.append(writer_id)
     return dead
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriterInfo:
+    """A registered writer as ``harvester status`` lists it. ``state``: ``live`` (its lock is
+    held), ``dead`` (not held: its files await repair by the next writer to start) or
+    ``elsewhere`` (registered from another machine, where flock cannot judge it: its catalog
+    leases tell)."""
+
+    writer: str
+    host: str | None
+    pid: int | None
+    started: str | None
+    state: str
+
+
+def registered_writers(root: Path) -> list[WriterInfo]:
+    """Every writer registered in ``root``'s ``writers/``, sorted by id."""
+    found = []
+    for writer_id in _registered_ids(root):
+        registration = _registration(_lock_path(root, writer_id))
+        try:
+            live = is_live(root, writer_id)
+        except ArchiveError:
+            live = False
+        state = "live" if live else "dead" if _judged_here(registration) else "elsewhere"
+        found.append(
+            WriterInfo(
+                writer=writer_id,
+                host=registration.host if registration else None,
+                pid=registration.pid if registration else None,
+                started=registration.started if registration else None,
+                state=state,
+            )
+        )
+    return found
+
+
+def sweep_staged(root: Path, *, now: float, age: float = STAGED_AGE) -> list[str]:
+    """Remove lock files a writer staged but never published (it died between creating
+    ``<id>.new`` and renaming it): those older than ``age`` seconds at epoch ``now`` that
+    nobody holds. Their ids."""
+    directory = root / WRITERS_DIR
+    if not directory.is_dir():
+        return []
+    swept = []
+    for path in sorted(directory.glob("*" + _NEW_SUFFIX)):
+        try:
+            if now - path.stat().st_mtime < age:
+                continue  # a writer is publishing it right now (that takes microseconds)
+            fd = _open_lock(path)
+        except OSError:
+            continue  # renamed or removed meanwhile
+        try:
+            # Held: its writer is between staging and publishing it right now.
+            if _try_flock(fd, fcntl.LOCK_EX) and _same_file(fd, path):
+                path.unlink(missing_ok=True)
+                swept.append(path.name[: -len(_NEW_SUFFIX)])
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return swept
 
 
 @contextlib.contextmanager

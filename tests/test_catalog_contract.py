@@ -607,6 +607,23 @@ def test_poll_claim_leases_a_due_outlet_to_one_owner(catalog: Catalog) -> None:
     assert catalog.poll_claim("south", "B", due_by=NOW, lease=LONG, round_start=None)
 
 
+def test_leases_count_each_holders_live_leases(catalog: Catalog) -> None:
+    assert catalog.leases() == {}
+    catalog.frontier_add([item(f"https://h{n}.test/{n}") for n in range(5)])
+    assert len(catalog.frontier_claim("A", now=NOW, limit=3, per_host=1, lease=LONG)) == 3
+    assert len(catalog.frontier_claim("B", now=NOW, limit=1, per_host=1, lease=-1.0)) == 1
+    assert catalog.poll_claim("north", "B", due_by=NOW, lease=LONG, round_start=None)
+    token, _ = catalog.host_acquire("h1.test", "C", slots=1, hold=LONG)
+    assert token is not None
+    assert catalog.leases() == {  # B's URL lease has lapsed already
+        "A": {"urls": 3, "polls": 0, "host_slots": 0},
+        "B": {"urls": 0, "polls": 1, "host_slots": 0},
+        "C": {"urls": 0, "polls": 0, "host_slots": 1},
+    }
+    catalog.release_leases("A")
+    assert "A" not in catalog.leases()
+
+
 def test_poll_claim_with_a_round_start_claims_once_per_round(catalog: Catalog) -> None:
     round_1, round_2 = NOW, NOW + 3600
     catalog.save_outlet_state(OutletState(outlet="north", last_poll="t0", next_poll=NOW + 10**6))

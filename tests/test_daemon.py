@@ -20,6 +20,7 @@ from pages import WIRE_PARAGRAPHS, article_page, invented_story, rss_feed
 from harvester.cli import main
 from harvester.config import Outlet, Settings
 from harvester.daemon import MAX_BACKOFF, backoff_delay, run_daemon
+from harvester.pipeline import Harvester
 
 
 def newsroom(srv: MockServer) -> None:
@@ -215,10 +216,20 @@ def test_status_reports_each_outlet(
     assert by_name["Gone Gazette"]["failures"] == 1
     assert "robots.txt unreachable" in by_name["Gone Gazette"]["last_error"]
     assert by_name["Courier"]["next_poll"] > by_name["Courier"]["last_poll"]
+    assert status["writers"] == []  # the daemon's writer registration left with it
     capsys.readouterr()
     assert main(["status", "--archive", str(s.archive.dir)]) == 0
     text = capsys.readouterr().out
     assert "Courier: 2 articles" in text and "last error:" in text
+    with Harvester(s) as live:  # a writer at work: listed, live, with its leases
+        capsys.readouterr()
+        assert main(["status", "--archive", str(s.archive.dir), "--format", "json"]) == 0
+        [writer] = json.loads(capsys.readouterr().out)["writers"]
+        assert writer["writer"] == live.store.writer_id
+        assert (writer["state"], writer["pid"]) == ("live", os.getpid())
+        assert writer["leases"] == {"urls": 0, "polls": 0, "host_slots": 0}
+        assert main(["status", "--archive", str(s.archive.dir)]) == 0
+        assert f"writer {live.store.writer_id} (live; pid {os.getpid()}" in capsys.readouterr().out
 
 
 def test_a_restarted_daemon_resumes_the_stored_schedule(server: MockServer, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import os
@@ -32,6 +33,7 @@ from harvester.warc.records import build_exchange
 from harvester.warc.repair import repair_open_files
 from harvester.warc.writer import WarcFileWriter, warc_file_name
 from harvester.writers import (
+    STAGED_AGE,
     Writer,
     dead_writers,
     exclusive,
@@ -39,7 +41,9 @@ from harvester.writers import (
     is_registered,
     new_writer_id,
     reaping,
+    registered_writers,
     repair_lock,
+    sweep_staged,
     writer_of,
 )
 
@@ -238,6 +242,44 @@ def test_writers_registered_on_other_machines_are_not_judged_by_flock(tmp_path: 
         assert store.repairs == []
     assert opened.read_bytes() == before  # left to that machine's catalog lease
     assert lock_files(tmp_path) == ["w00000000bb.lock"]
+
+
+def test_registered_writers_says_who_is_live_dead_or_judged_elsewhere(tmp_path: Path) -> None:
+    fake_dead_writer(tmp_path, "w00000000aa")
+    fake_dead_writer(tmp_path, "w00000000bb", host="elsewhere.invalid")
+    with open_store(tmp_path) as store:  # reaps aa first
+        mine = store.writer_id
+        found = {w.writer: w for w in registered_writers(tmp_path)}
+        assert sorted(found) == sorted([mine, "w00000000bb"])
+        assert (found[mine].state, found[mine].pid) == ("live", os.getpid())
+        assert found[mine].host == socket.gethostname() and found[mine].started
+        assert found["w00000000bb"].state == "elsewhere"
+    fake_dead_writer(tmp_path, "w00000000cc")
+    states = {w.writer: w.state for w in registered_writers(tmp_path)}
+    assert states == {"w00000000bb": "elsewhere", "w00000000cc": "dead"}
+
+
+def test_a_staged_lock_file_left_by_a_writer_that_died_registering_is_swept(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "writers"
+    directory.mkdir()
+    old, fresh, held = (directory / f"w00000000{n}.new" for n in ("aa", "bb", "cc"))
+    for path in (old, fresh, held):
+        path.write_text("{}", encoding="utf-8")
+    for path in (old, held):
+        os.utime(path, (1_000_000, 1_000_000))
+    fd = os.open(held, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a writer between staging and publishing it
+        assert sweep_staged(tmp_path, now=1_000_000 + STAGED_AGE + 1) == ["w00000000aa"]
+        assert sorted(p.name for p in directory.iterdir()) == [fresh.name, held.name]
+    finally:
+        os.close(fd)
+    with open_store(tmp_path):  # start-up sweeps too: the old one, no longer held, goes
+        pass
+    assert fresh.exists()
+    assert not held.exists()
 
 
 def test_writer_ids_are_checked_before_they_name_a_file(tmp_path: Path) -> None:

@@ -245,6 +245,11 @@ class Catalog(Protocol):
         seconds from now; returns how many frontier leases it holds."""
         ...
 
+    def leases(self) -> dict[str, dict[str, int]]:
+        """Live leases per holder (writer id): ``urls`` (frontier URLs), ``polls`` (outlet
+        polls) and ``host_slots`` (request slots held at a host), each a count."""
+        ...
+
     def release_leases(self, owner: str) -> int:
         """Drop every lease ``owner`` holds (it stopped, or died): frontier URLs, outlet polls,
         host slots. Returns the frontier URLs released."""

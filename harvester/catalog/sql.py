@@ -1048,6 +1048,25 @@ class SqlCatalog(Closeable):
             ),
         )
 
+    def leases(self) -> dict[str, dict[str, int]]:
+        """Live leases per holder (see the Protocol)."""
+        queries = (
+            ("urls", "frontier", "lease_owner", "lease_until"),
+            ("polls", "outlet_state", "lease_owner", "lease_until"),
+            ("host_slots", "host_slots", "owner", "until"),
+        )
+        held: dict[str, dict[str, int]] = {}
+        with self._tx(write=False) as tx:
+            for kind, table, owner, until in queries:
+                rows = tx.execute(
+                    f"SELECT {owner}, COUNT(*) FROM {table}"  # noqa: S608
+                    f" WHERE {owner} IS NOT NULL AND {until} >= {self.NOW} GROUP BY {owner}"
+                )
+                for who, count in rows:
+                    held.setdefault(str(who), dict.fromkeys(("urls", "polls", "host_slots"), 0))
+                    held[str(who)][kind] = int(count)
+        return held
+
     def frontier_counts(self) -> dict[str, int]:
         """Frontier entries per state (``pending``, ``failed``)."""
         rows = self._rows("SELECT state, COUNT(*) FROM frontier GROUP BY state")
