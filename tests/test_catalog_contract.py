@@ -468,6 +468,9 @@ def test_docs_by_text_hash_links_time_and_story(catalog: Catalog) -> None:
     assert [r.doc for r in catalog.story_docs("b")] == [d2]
     catalog.move_docs([], "nothing")
     assert catalog.story_docs("nothing") == []
+    assert [r.doc for r in catalog.docs([d3, 999, d1, d3])] == [d1, d3]
+    assert catalog.docs([d2]) == [catalog.doc(d2)]
+    assert catalog.docs([]) == []
 
 
 def test_every_put_takes_a_larger_placement_number(catalog: Catalog) -> None:

@@ -104,6 +104,10 @@ class Catalog(Protocol):
         """One doc by id."""
         ...
 
+    def docs(self, docs: Sequence[int]) -> list[DocRow]:
+        """The docs with these ids (those that exist), in id order: one round trip."""
+        ...
+
     def doc_by_url(self, final_url: str) -> DocRow | None:
         """One doc by final URL."""
         ...

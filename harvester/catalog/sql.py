@@ -507,6 +507,20 @@ class SqlCatalog(Closeable):
         rows = self._rows(f"SELECT {self._DOC_COLUMNS} FROM docs WHERE doc = ?", (doc,))  # noqa: S608
         return self._doc_row(rows[0]) if rows else None
 
+    def docs(self, docs: Sequence[int]) -> list[DocRow]:
+        """The docs with these ids (see the Protocol)."""
+        wanted = sorted(set(docs))
+        found: list[DocRow] = []
+        for start in range(0, len(wanted), 500):  # within every engine's parameter limit
+            batch = wanted[start : start + 500]
+            rows = self._rows(
+                f"SELECT {self._DOC_COLUMNS} FROM docs"  # noqa: S608
+                f" WHERE doc IN ({','.join('?' * len(batch))}) ORDER BY doc",
+                tuple(batch),
+            )
+            found.extend(self._doc_row(r) for r in rows)
+        return found
+
     def doc_by_url(self, final_url: str) -> DocRow | None:
         """One doc by final URL."""
         rows = self._rows(

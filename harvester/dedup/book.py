@@ -197,13 +197,11 @@ class StoryBook:
         candidates = {d for d, _ in found}
         candidates.update(d for d in self._catalog.docs_by_text_hash(fp.text_hash) if d != row.doc)
         partners = []
-        for candidate in sorted(candidates | linked):
-            other = self._catalog.doc(candidate)
-            if other is not None:
-                relation = relate(fp, Fingerprint.from_bytes(other.fingerprint))
-                partner = as_partner(other, relation, linked=candidate in linked)
-                if partner is not None:
-                    partners.append(partner)
+        for other in self._catalog.docs(sorted(candidates | linked)):  # one round trip
+            relation = relate(fp, Fingerprint.from_bytes(other.fingerprint))
+            partner = as_partner(other, relation, linked=other.doc in linked)
+            if partner is not None:
+                partners.append(partner)
         return partners
 
     def _current_pick(self, row: DocRow, *, skip: int) -> Partner | None:
