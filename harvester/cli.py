@@ -584,21 +584,24 @@ def cmd_rebuild_index(args: argparse.Namespace) -> int:
     from harvester.rebuild import rebuild_catalog  # noqa: PLC0415
 
     settings = _settings(args)
-    if is_postgres(settings.archive.catalog):
-        raise _UsageError(
-            "rebuild-index rebuilds SQLite catalogs only (rebuilding a PostgreSQL catalog "
-            "from the WARC files is not built yet)"
-        )
     if not (settings.archive.dir / "warc").is_dir():
         raise ArchiveError(f"no WARC files under {settings.archive.dir}/warc: nothing to rebuild")
     report = rebuild_catalog(
         settings.archive.dir,
         is_wire=wire_test(settings, WireRegistry.load(settings.extract.wires)),
         progress=lambda line: print(line, file=sys.stderr),
+        catalog=settings.archive.catalog,
     )
     kept = f"; the old catalog is kept as {report.old_catalog.name}" if report.old_catalog else ""
+    if report.old_schema:
+        kept = f"; the old tables are kept in the catalog's schema {report.old_schema}"
+    name: object = settings.archive.dir / CATALOG_NAME
+    if is_postgres(settings.archive.catalog):
+        from harvester.catalog.postgres import redact_url  # noqa: PLC0415
+
+        name = redact_url(str(settings.archive.catalog))
     print(
-        f"rebuilt {settings.archive.dir / CATALOG_NAME}: {report.files} WARC files, "
+        f"rebuilt {name}: {report.files} WARC files, "
         f"{report.captures} captures, {report.articles} article records{kept}"
     )
     for source in report.missing_sources:

@@ -19,6 +19,11 @@ polls every outlet at once and finds its URLs already captured), conditional-req
 and learned templates (learned again as articles arrive; ``reclean`` applies them).
 
 The old catalog is kept beside the new one (``index.sqlite.old-<UTC time>``), never deleted.
+A PostgreSQL catalog (a fleet's) is rebuilt the same way into a temporary SQLite file, whose
+rows then replace the database's in one transaction; the old tables are kept in a schema
+``harvester_old_<UTC time>`` of that database. The fleet must be stopped: besides this
+machine's writers (the archive's ``writers/``), any live lease in the catalog (a writer of
+another machine) refuses the rebuild.
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harvester.catalog import CATALOG_NAME, SqliteCatalog
-from harvester.errors import ArchiveError
+from harvester.catalog import CATALOG_NAME, SqliteCatalog, is_postgres
+from harvester.errors import ArchiveError, ArchiveLockedError
 from harvester.warc.reconcile import WarcIndexer, warc_files_in_order
 from harvester.warc.repair import repair_open_files
 from harvester.writers import exclusive
@@ -51,6 +56,8 @@ class RebuildReport:
     articles: int = 0
     missing_sources: list[str] = field(default_factory=list)
     old_catalog: Path | None = None
+    # A PostgreSQL catalog's old tables: the schema they were kept in.
+    old_schema: str | None = None
 
 
 def _checkpoint(path: Path) -> None:
@@ -70,8 +77,10 @@ def rebuild_catalog(
     *,
     is_wire: Callable[[str], bool],
     progress: Callable[[str], None] | None = None,
+    catalog: str | None = None,
 ) -> RebuildReport:
-    """Rebuild ``root``'s catalog from its WARC files (see the module docstring).
+    """Rebuild ``root``'s catalog (``catalog``: a PostgreSQL URL, else the SQLite file) from
+    its WARC files (see the module docstring).
 
     Holds the archive alone throughout (any live writer makes it fail at once with
     ArchiveLockedError; none can start meanwhile). Raises ArchiveError when a WARC file cannot
@@ -80,25 +89,9 @@ def rebuild_catalog(
     lock = contextlib.ExitStack()
     lock.enter_context(exclusive(root))
     try:
-        # The archive is ours alone: no writer is live, every .open file is a dead one's.
-        repair_open_files(root, live=lambda _writer: False)
-        building = root / (CATALOG_NAME + ".rebuild")
-        for leftover in root.glob(CATALOG_NAME + ".rebuild*"):
-            leftover.unlink()
-        files = warc_files_in_order(root)
-        with SqliteCatalog(building) as catalog:
-            indexer = WarcIndexer(root, catalog, is_wire)
-            for n, path in enumerate(files, 1):
-                indexer.file(path)
-                if progress is not None:
-                    progress(f"[{n}/{len(files)}] {path.relative_to(root)}")
-        _checkpoint(building)
-        report = RebuildReport(
-            files=len(files),
-            captures=indexer.captures,
-            articles=indexer.articles,
-            missing_sources=indexer.missing_sources,
-        )
+        if catalog is not None and is_postgres(catalog):
+            return _rebuild_postgres(root, catalog, is_wire=is_wire, progress=progress)
+        building, report = _build(root, is_wire=is_wire, progress=progress)
         current = root / CATALOG_NAME
         if current.exists():
             _checkpoint(current)
@@ -115,3 +108,55 @@ def rebuild_catalog(
         raise ArchiveError(f"cannot rebuild the catalog of {root}: {exc}") from exc
     finally:
         lock.close()
+
+
+def _build(
+    root: Path, *, is_wire: Callable[[str], bool], progress: Callable[[str], None] | None
+) -> tuple[Path, RebuildReport]:
+    """Index every WARC file of ``root`` into a fresh SQLite catalog beside the old one."""
+    # The archive is ours alone: no writer is live, every .open file is a dead one's.
+    repair_open_files(root, live=lambda _writer: False)
+    building = root / (CATALOG_NAME + ".rebuild")
+    for leftover in root.glob(CATALOG_NAME + ".rebuild*"):
+        leftover.unlink()
+    files = warc_files_in_order(root)
+    with SqliteCatalog(building) as catalog:
+        indexer = WarcIndexer(root, catalog, is_wire)
+        for n, path in enumerate(files, 1):
+            indexer.file(path)
+            if progress is not None:
+                progress(f"[{n}/{len(files)}] {path.relative_to(root)}")
+    _checkpoint(building)
+    report = RebuildReport(
+        files=len(files),
+        captures=indexer.captures,
+        articles=indexer.articles,
+        missing_sources=indexer.missing_sources,
+    )
+    return building, report
+
+
+def _rebuild_postgres(
+    root: Path,
+    url: str,
+    *,
+    is_wire: Callable[[str], bool],
+    progress: Callable[[str], None] | None,
+) -> RebuildReport:
+    """The PostgreSQL rebuild (see the module docstring); the caller holds ``exclusive``."""
+    from harvester.catalog.postgres import PostgresCatalog  # noqa: PLC0415
+
+    with PostgresCatalog(url, pool_size=1) as target:
+        held = target.leases()
+        if held:
+            raise ArchiveLockedError(
+                f"catalog {target.name} has live writers (leases held by "
+                f"{', '.join(sorted(held))}): stop the fleet before rebuild-index"
+            )
+        building, report = _build(root, is_wire=is_wire, progress=progress)
+        try:
+            report.old_schema = target.replace_from(building)
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(building) + suffix).unlink(missing_ok=True)
+    return report

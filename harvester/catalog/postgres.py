@@ -16,8 +16,11 @@ anything else is ArchiveError.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -254,6 +257,59 @@ def _error(message: str, exc: BaseException) -> ArchiveError:
     return ArchiveError(full)
 
 
+# Every table of ours, and those a rebuild from the WARC files fills (see ``replace_from``).
+_TABLES = (
+    "meta", "captures", "articles", "docs", "doc_links", "outlet_state", "templates",
+    "template_articles", "template_learned", "frontier", "validators", "warc_files", "hosts",
+    "host_slots", "robots",
+)  # fmt: skip
+_REBUILT = ("captures", "articles", "docs", "doc_links", "warc_files")
+
+
+def _upgrade(conn: psycopg.Connection[Any], version: int) -> None:
+    """Bring the schema from ``version`` (0: none) to ``SCHEMA_VERSION``, inside the caller's
+    transaction."""
+    if version == 0:
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement.encode())
+        version = 4
+    for target in sorted(v for v in _MIGRATIONS if v > version):
+        for statement in _MIGRATIONS[target]:
+            conn.execute(statement.encode())
+        if target == 5:
+            backfill_article_columns(_PgTx(conn))
+        version = target
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', %s)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (str(SCHEMA_VERSION),),
+    )
+
+
+def _copy_table(db: sqlite3.Connection, conn: psycopg.Connection[Any], table: str) -> None:
+    """Copy ``table``'s rows from the SQLite catalog ``db`` into the fresh one (the columns
+    both have, generated ones left to the server), then move its identity past them."""
+    theirs = [str(r[1]) for r in db.execute(f"PRAGMA table_info({table})")]
+    ours = conn.execute(
+        "SELECT column_name, is_identity FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = %s"
+        " AND is_generated = 'NEVER' ORDER BY ordinal_position",
+        (table,),
+    ).fetchall()
+    columns = [str(name) for name, _ in ours if name in theirs]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    with conn.cursor().copy(f"COPY {table} ({quoted}) FROM STDIN".encode()) as copy:
+        for row in db.execute(f"SELECT {quoted} FROM {table}"):  # noqa: S608
+            copy.write_row(row)
+    for name, identity in ours:
+        if identity == "YES":
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{name}'),"  # noqa: S608
+                f' COALESCE((SELECT MAX("{name}") FROM {table}), 0) + 1, false)'.encode()
+            )
+
+
 class _PgTx:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
@@ -332,22 +388,40 @@ class PostgresCatalog(SqlCatalog):
                 row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
                 version = int(row[0]) if row else 0
             refuse_newer(self.name, version)
-            if version == 0:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement.encode())
-                version = 4
-            for target in sorted(v for v in _MIGRATIONS if v > version):
-                for statement in _MIGRATIONS[target]:
-                    conn.execute(statement.encode())
-                if target == 5:
-                    backfill_article_columns(_PgTx(conn))
-                version = target
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', %s)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(SCHEMA_VERSION),),
-            )
+            _upgrade(conn, version)
+
+    def replace_from(self, source: Path) -> str:
+        """Replace this catalog's contents with the SQLite catalog at ``source`` (a rebuild
+        from the WARC files), in one transaction: every table of ours moves to a new schema
+        ``harvester_old_<UTC time>`` (kept, never dropped), a fresh schema is made, and the
+        rows the rebuild knows (captures, articles, docs and their links, which WARC files
+        are indexed) are copied in. What the WARC files do not hold (poll state, frontier,
+        validators, templates, politeness rows) starts empty, as in a rebuilt SQLite catalog.
+        Takes the placement and migration locks, so no writer places or migrates meanwhile.
+        Returns the old schema's name."""
+        backup = "harvester_old_" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            with (
+                psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT) as conn,
+                conn.transaction(),
+            ):
+                conn.execute("SET LOCAL client_min_messages = warning")
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_KEY,))
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PLACEMENT_KEY,))
+                conn.execute(f'CREATE SCHEMA "{backup}"'.encode())
+                for table in _TABLES:
+                    exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+                    if exists.fetchone() == (True,):
+                        conn.execute(f'ALTER TABLE {table} SET SCHEMA "{backup}"'.encode())
+                _upgrade(conn, 0)
+                for table in _REBUILT:
+                    _copy_table(db, conn, table)
+        except (psycopg.Error, sqlite3.Error) as exc:
+            raise _error(f"cannot replace catalog {self.name}", exc) from exc
+        finally:
+            db.close()
+        return backup
 
     def _search_sql(self, query: FullTextQuery, limit: int) -> tuple[str, Params]:
         # Each phrase is a parameter of phraseto_tsquery: a value, never query syntax.
