@@ -399,10 +399,10 @@ def _re_resolve(
 ) -> int:
     """Append updated metadata for members whose story or original changed; returns how many."""
     changed = 0
-    for member in stories.members(story):
-        if member.final_url == skip:
-            continue
-        row = store.catalog.latest_article_row(member.final_url)
+    members = [m for m in stories.members(story) if m.final_url != skip]
+    rows = store.catalog.latest_article_rows([m.final_url for m in members])  # one round trip
+    for member in members:
+        row = rows.get(member.final_url)
         if row is None:
             continue
         original, is_original = _original(resolution, member.doc, member.evidence)

@@ -317,6 +317,10 @@ def test_latest_articles_are_newest_rows_in_first_archived_order(catalog: Catalo
         {"row": 2, "note": "Ü"},
         {"row": 4, "note": "Ü"},
     ]
+    newest = catalog.latest_article_rows([c, a, "https://north.test/none", a])
+    assert newest == {a: rows["a2"], c: rows["c1"]}
+    assert newest[a] == catalog.latest_article_row(a)
+    assert catalog.latest_article_rows([]) == {}
 
 
 def test_article_cursor_counts_and_metadata_positions(catalog: Catalog) -> None:

@@ -144,6 +144,11 @@ class Catalog(Protocol):
         """The newest article row for a final URL."""
         ...
 
+    def latest_article_rows(self, final_urls: Sequence[str]) -> dict[str, ArticleRow]:
+        """The newest article row of each of these final URLs (those with one): one round
+        trip however many (a story's members)."""
+        ...
+
     def save_outlet_state(self, state: OutletState) -> None:
         """Store (replace) one outlet's poll state."""
         ...

@@ -353,6 +353,21 @@ class SqlCatalog(Closeable):
         )
         return self._article_row(rows[0]) if rows else None
 
+    def latest_article_rows(self, final_urls: Sequence[str]) -> dict[str, ArticleRow]:
+        """The newest article row of each final URL (see the Protocol)."""
+        wanted = sorted(set(final_urls))
+        found: dict[str, ArticleRow] = {}
+        for start in range(0, len(wanted), 500):  # within every engine's parameter limit
+            batch = wanted[start : start + 500]
+            rows = self._rows(
+                "SELECT a.final_url, a.record, a.capture_record_id, a.metadata_file,"  # noqa: S608
+                " a.metadata_offset, a.blocks, a.payload FROM articles a"
+                f" WHERE a.final_url IN ({','.join('?' * len(batch))}) AND {self._NEWEST}",
+                tuple(batch),
+            )
+            found.update((str(r[0]), self._article_row(r[1:])) for r in rows)
+        return found
+
     def article_counts(self) -> dict[str, int]:
         """Archived articles (distinct final URLs) per outlet."""
         rows = self._rows("SELECT outlet, COUNT(DISTINCT final_url) FROM articles GROUP BY outlet")

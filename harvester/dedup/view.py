@@ -79,11 +79,9 @@ def story_lead(
     """``story``'s lead (its original, or the fullest member when the original is not
     archived) and its members' newest records; None for an unknown story. No diffs: this is
     what ``export --unique`` needs per story."""
-    records = []
-    for doc in catalog.story_docs(story):
-        row = catalog.latest_article_row(doc.final_url)
-        if row is not None:
-            records.append(row.record)
+    docs = catalog.story_docs(story)
+    rows = catalog.latest_article_rows([d.final_url for d in docs])
+    records = [rows[d.final_url].record for d in docs if d.final_url in rows]
     if not records:
         return None
     originals = [r for r in records if r.is_original]
