@@ -170,41 +170,96 @@ def _initials(words: str) -> str:
     return "[" + re.escape("".join(sorted({word[0] for word in words.split()}))) + "]"
 
 
+def _optional_as_branch(pattern: str) -> str:
+    """``pattern`` with every optional non-capturing group ``(?:X)?`` written ``(?:X|)``.
+
+    The same matches, in the same order of trial (X first, then nothing), but sre runs a
+    branch where it runs ``(?:X)?`` as a general repeat (a repeat context per attempt): the
+    date pattern enters such groups at every word start, and each month name trie has one
+    per optional suffix.  Lazy (``??``) and possessive (``?+``) groups are left as they are.
+    """
+    out = list(pattern)
+    opened: list[int] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern.startswith("]", i + 1) or pattern.startswith("^]", i + 1):
+                i += pattern.index("]", i + 1) - i  # a leading "]" is a member, not the end
+        elif char == "(":
+            opened.append(i)
+        elif char == ")":
+            start = opened.pop()
+            if (
+                pattern.startswith("(?:", start)
+                and pattern.startswith("?", i + 1)
+                and not pattern.startswith(("??", "?+"), i + 1)
+            ):
+                out[i], out[i + 1] = "|)", ""
+        i += 1
+    return "".join(out)
+
+
 # Why the lookaheads on first letters: under IGNORECASE, sre cannot skip a branch of a trie by
 # its first character (it enters every branch in turn), so each word start cost a walk of four
 # tries.  One class test first rejects most words at once; every date starts with a digit, a
 # weekday or a month.  This made the date pass four times faster, with the same matches.
-_MONTH = rf"(?={_initials(_MONTHS)})(?:{_alternation(_MONTHS)})\.?"
 _DAY = r"(?<!\d)[0-3]?\d(?:st|nd|rd|th|er|\.)?(?!\d)"
-_YEAR = r"(?<!\d)\d{4}(?!\d)(?:\s*(?:г\.|года|год))?"
-_DATE_RE = re.compile(
-    rf"\b(?=[\d{_initials(_MONTHS + ' ' + _WEEKDAYS)[1:-1]}])"
-    rf"(?:(?={_initials(_WEEKDAYS)})(?:{_alternation(_WEEKDAYS)})(?!\w)\.?,?\s+"
-    r"(?:the\s+|le\s+|el\s+|den\s+)?)?"
-    # Every form below starts with a digit but the last: one test skips them at a letter.  At a
-    # match's start (a word start, or after the weekday and a space) no digit precedes.
-    r"(?:(?=\d)(?:"
-    # 2008-07-22, optionally with a time (2008-07-22T14:05:00Z)
-    r"\d{4}-\d{1,2}-\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?(?:z|[+-]\d{2}:?\d{2})?)?(?!\d)"
-    # 22.07.2008, 22/07/2008, 7/22/08, 2008/07/22
-    r"|\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2})(?![\d.]\d)"
-    r"|\d{4}/\d{1,2}/\d{1,2}(?!\d)"
-    # 22 July 2008, 3. März 2026, 1er mars, 3 de marzo de 2026, 3 марта 2026 года
-    rf"|{_DAY}\s*(?:of\s+|de\s+)?\b{_MONTH}(?!\w)(?:,?\s*(?:de\s+|del\s+)?{_YEAR})?"
-    # July 22, 2008; Mar. 3 | July 2008, marzo de 2026.  One month walk for both: only the
-    # longest month name can be followed by a non-word character, and without its period
-    # ("Mar" of "Mar. 3") no day can follow, so the order of the choices tried is unchanged.
-    rf")|\b{_MONTH}(?!\w)(?:\s*{_DAY}(?:,?\s*{_YEAR})?|,?\s*(?:de\s+)?{_YEAR})"
-    r")",
-    re.IGNORECASE,
-)
+# Russian dates end in "г." / "года" / "год" after the year.
+_YEAR_SUFFIX = r"(?:\s*(?:г\.|года|год))?"
+
+
+def _date_pattern(months: str, weekdays: str, year_suffix: str) -> str:
+    """The date regex over these month and weekday names (see :func:`block_shape`)."""
+    month = rf"(?={_initials(months)})(?:{_alternation(months)})\.?"
+    year = r"(?<!\d)\d{4}(?!\d)" + year_suffix
+    return (
+        rf"\b(?=[\d{_initials(months + ' ' + weekdays)[1:-1]}])"
+        rf"(?:(?={_initials(weekdays)})(?:{_alternation(weekdays)})(?!\w)\.?,?\s+"
+        r"(?:the\s+|le\s+|el\s+|den\s+)?)?"
+        # Every form below starts with a digit but the last: one test skips them at a letter.
+        # At a match's start (a word start, or after the weekday and a space) no digit precedes.
+        r"(?:(?=\d)(?:"
+        # 2008-07-22, optionally with a time (2008-07-22T14:05:00Z)
+        r"\d{4}-\d{1,2}-\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?(?:z|[+-]\d{2}:?\d{2})?)?(?!\d)"
+        # 22.07.2008, 22/07/2008, 7/22/08, 2008/07/22
+        r"|\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2})(?![\d.]\d)"
+        r"|\d{4}/\d{1,2}/\d{1,2}(?!\d)"
+        # 22 July 2008, 3. März 2026, 1er mars, 3 de marzo de 2026, 3 марта 2026 года
+        rf"|{_DAY}\s*(?:of\s+|de\s+)?\b{month}(?!\w)(?:,?\s*(?:de\s+|del\s+)?{year})?"
+        # July 22, 2008; Mar. 3 | July 2008, marzo de 2026.  One month walk for both: only the
+        # longest month name can be followed by a non-word character, and without its period
+        # ("Mar" of "Mar. 3") no day can follow, so the order of the choices tried is unchanged.
+        rf")|\b{month}(?!\w)(?:\s*{_DAY}(?:,?\s*{year})?|,?\s*(?:de\s+)?{year})"
+        r")"
+    )
+
+
+def _ascii_words(words: str) -> str:
+    return " ".join(word for word in words.split() if word.isascii())
+
+
+_DATE_RE = re.compile(_date_pattern(_MONTHS, _WEEKDAYS, _YEAR_SUFFIX), re.IGNORECASE)
 # The same, for a text of ASCII characters and our placeholders (no letters beyond ASCII, so no
 # case folding beyond it), matched case-sensitively against the text lowered (str.lower keeps an
 # ASCII text's length, so the spans are the text's): every letter in the pattern is lowercase,
 # and without IGNORECASE sre skips a trie's branches by their first letter.  ASCII classes and
-# no folding make it about three times as fast, with the same matches.
-_DATE_LOWER_ASCII_RE = re.compile(_DATE_RE.pattern, re.ASCII)
+# no folding make it about three times as fast, with the same matches.  Names and year suffixes
+# with letters beyond ASCII cannot match such a text and are left out (fewer branches to try),
+# and optional groups are branches.
+_DATE_LOWER_ASCII_RE = re.compile(
+    _optional_as_branch(_date_pattern(_ascii_words(_MONTHS), _ascii_words(_WEEKDAYS), "")),
+    re.ASCII,
+)
 _DIGIT_RE = re.compile(r"\d")
+_DIGIT_ASCII_RE = re.compile("[0-9]")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*")
 # One digit first: a pattern that opens with a class is scanned for it in C (sre's prefix).
 _NUMBER_ASCII_RE = re.compile(r"[0-9][0-9]*(?:[.,:][0-9]+)*")
@@ -305,11 +360,12 @@ def _replace_names_ascii(text: str) -> str:
     return "".join(out)
 
 
-def _replace_dates_ascii(text: str) -> str:
-    """``_DATE_RE.sub(_DATE, text)`` for a text of ASCII characters and our placeholders."""
+def _replace_dates_ascii(text: str, lower: str) -> str:
+    """``_DATE_RE.sub(_DATE, text)`` for a text of ASCII characters and our placeholders, given
+    ``lower``, the text lowered."""
     out: list[str] = []
     pos = 0
-    for match in _DATE_LOWER_ASCII_RE.finditer(text.lower()):
+    for match in _DATE_LOWER_ASCII_RE.finditer(lower):
         out.append(text[pos : match.start()])
         out.append(_DATE)
         pos = match.end()
@@ -319,11 +375,41 @@ def _replace_dates_ascii(text: str) -> str:
     return "".join(out)
 
 
+def _collapsed_ascii(text: str) -> bool:
+    """True when ``" ".join(text.split())`` would be ``text`` (an ASCII text): no space at
+    either end, no two spaces, none of the other characters str.split() splits on.  A few
+    substring tests (memchr in C) cost a third of the split and join they usually spare."""
+    return not (
+        "  " in text
+        or text.startswith(" ")
+        or text.endswith(" ")
+        or "\n" in text
+        or "\t" in text
+        or "\r" in text
+        or "\x0b" in text
+        or "\x0c" in text
+        or "\x1c" in text
+        or "\x1d" in text
+        or "\x1e" in text
+        or "\x1f" in text
+    )
+
+
 def _strip_trailing_punctuation(text: str) -> str:
     end = len(text)
     while end and (text[end - 1].isspace() or unicodedata.category(text[end - 1])[0] == "P"):
         end -= 1
     return text[:end]
+
+
+# The characters _strip_trailing_punctuation strips from a text of ASCII characters and our
+# placeholders (private use, not punctuation): ASCII whitespace and punctuation (category P;
+# "$+<=>^`|~" are symbols, kept).
+_TRAILING_ASCII = "".join(
+    char
+    for char in map(chr, range(128))
+    if char.isspace() or unicodedata.category(char).startswith("P")
+)
 
 
 def _unified(match: re.Match[str]) -> str:
@@ -342,15 +428,15 @@ def block_shape(text: str) -> str:
     """
     # str.split() splits on exactly the characters \s matches (str.isspace), and strips.
     shape = unicodedata.normalize("NFKC", text)
-    ascii_text = shape.isascii()  # later steps add only placeholders
-    if ascii_text:
+    if shape.isascii():
         for char, to in _UNIFY_ASCII:
             shape = shape.replace(char, to)
-    else:
-        shape = _UNIFY_RE.sub(_unified, shape)
-        # Curly quotes and dashes are the usual non-ASCII characters of an English text.
-        ascii_text = shape.isascii()
+        return _ascii_shape(shape if _collapsed_ascii(shape) else " ".join(shape.split()))
+    shape = _UNIFY_RE.sub(_unified, shape)
+    # Curly quotes and dashes are the usual non-ASCII characters of an English text.
     shape = " ".join(shape.split())
+    if shape.isascii():
+        return _ascii_shape(shape)
     # Every URL or address holds "://", "www." or "@": most blocks need no URL pass.
     if "@" in shape or "://" in shape or "www." in shape.lower():
         shape = _URL_RE.sub(_URL, shape)
@@ -358,15 +444,36 @@ def block_shape(text: str) -> str:
     # the slow one.
     digits = _DIGIT_RE.search(shape) is not None
     if digits:
-        shape = _replace_dates_ascii(shape) if ascii_text else _DATE_RE.sub(_DATE, shape)
-    shape = _strip_trailing_punctuation(
-        (_replace_names_ascii(shape) if ascii_text else _replace_names(shape)).casefold()
-    )
+        shape = _DATE_RE.sub(_DATE, shape)
+    shape = _strip_trailing_punctuation(_replace_names(shape).casefold())
     # Strip before numbers become "#" (itself punctuation, and part of the shape).
     if digits:
-        shape = (_NUMBER_ASCII_RE if ascii_text else _NUMBER_RE).sub("#", shape)
+        shape = _NUMBER_RE.sub("#", shape)
+    return _labelled(shape)
+
+
+def _ascii_shape(shape: str) -> str:
+    """:func:`block_shape`'s passes over a unified, collapsed text of ASCII characters: the
+    same steps, each by its ASCII form (see the patterns'  comments)."""
+    lower = shape.lower()
+    if "@" in shape or "://" in shape or "www." in lower:
+        shape = _URL_RE.sub(_URL, shape)
+        lower = shape.lower()
+    # "[0-9]" is a bitmap test per character, where \d looks each one up in Unicode's tables.
+    digits = _DIGIT_ASCII_RE.search(shape) is not None
+    if digits:
+        shape = _replace_dates_ascii(shape, lower)
+    shape = _replace_names_ascii(shape).casefold().rstrip(_TRAILING_ASCII)
+    if digits:
+        shape = _NUMBER_ASCII_RE.sub("#", shape)
+    return _labelled(shape)
+
+
+def _labelled(shape: str) -> str:
+    """The placeholders written as their labels (``<url>``, ``<date>``, ``<name>``)."""
     for placeholder, label in _PLACEHOLDERS.items():
-        shape = shape.replace(placeholder, label)
+        if placeholder in shape:
+            shape = shape.replace(placeholder, label)
     return shape
 
 
