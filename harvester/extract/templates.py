@@ -288,10 +288,25 @@ _CAPITAL_WORD_RE = re.compile(
 _L = "A-Za-z"
 _TAIL = rf"(?>[{_L}]*(?:['-][{_L}]+)*)"  # the rest of a word, whole (atomic: never shortened)
 _WORD_END = rf"(?![{_L}]|['-][{_L}])"
-_NAME_RUN_ASCII_RE = re.compile(
-    rf"[A-Z](?<![{_L}][A-Z])(?<![{_L}]['-][A-Z])(?:(?=[{_L}]|['-][{_L}]){_TAIL}|{_WORD_END}(?=\.))"
-    rf"(?:(?: |(?<![{_L}][A-Z])(?<![{_L}]['-][A-Z])(?<=[A-Z])\. )"
-    rf"[A-Z](?:(?=[{_L}]|['-][{_L}]){_TAIL}|{_WORD_END}(?=\.)))*"
+_NAME_WORD_REST = rf"(?:(?=[{_L}]|['-][{_L}]){_TAIL}|{_WORD_END}(?=\.))"  # after its capital
+_NAME_JOIN = rf"(?: |(?<![{_L}][A-Z])(?<![{_L}]['-][A-Z])(?<=[A-Z])\. )"
+_WORD_START = rf"(?<![{_L}][A-Z])(?<![{_L}]['-][A-Z])"  # after a capital
+# Characters that leave a following word's sentence start undecided (openers are looked past)
+# or decided (a sentence end before it): neither, before a word or before its one space, means
+# the word does not open a sentence.  (The text is collapsed: one space at most between.)
+_NOT_OPENER_OR_END = "[^ " + re.escape("".join(c for c in _OPENERS if c.isascii())) + ".!?:;]"
+# Runs of two words or more (always names), and single name words that do not open a sentence
+# by the character before them or before their space; both become a placeholder, so one
+# substitution in C replaces them all.  What is left is single words that open a sentence
+# (kept) and single words after an opener (decided in Python, rare).
+_NAMES_ASCII_RE = re.compile(
+    rf"[A-Z]{_WORD_START}"
+    rf"(?:{_NAME_WORD_REST}(?:{_NAME_JOIN}[A-Z]{_NAME_WORD_REST})+"
+    rf"|(?:(?<={_NOT_OPENER_OR_END} [A-Z])|(?<={_NOT_OPENER_OR_END}[A-Z])){_NAME_WORD_REST})"
+)
+_ASCII_OPENERS = "".join(c for c in _OPENERS if c.isascii())
+_NAME_AFTER_OPENER_ASCII_RE = re.compile(
+    rf"[{re.escape(_ASCII_OPENERS)}] ?(?P<word>[A-Z]{_WORD_START}{_NAME_WORD_REST})"
 )
 
 
@@ -344,13 +359,22 @@ def _replace_names(text: str) -> str:
 
 
 def _replace_names_ascii(text: str) -> str:
-    """:func:`_replace_names` for a text of ASCII characters and our placeholders."""
+    """:func:`_replace_names` for a collapsed text of ASCII characters and our placeholders.
+
+    Runs of two words or more, and single words clearly inside a sentence, in one substitution
+    (see ``_NAMES_ASCII_RE``); then single words after an opener (a quote, a parenthesis, a
+    dash), which open a sentence when a sentence end or the text's start comes before the
+    openers.  What the first pass replaced reads as a word's end to the second: the same
+    verdict as on the text before it.
+    """
+    text = _NAMES_ASCII_RE.sub(_NAME, text)
+    if not any(opener in text for opener in _ASCII_OPENERS):
+        return text
     out: list[str] = []
     pos = 0
-    for match in _NAME_RUN_ASCII_RE.finditer(text):
-        start = match.start()
-        # A run of two words or more holds a space; one word opening a sentence is kept.
-        if " " in match.group() or not _at_sentence_start(text, start):
+    for match in _NAME_AFTER_OPENER_ASCII_RE.finditer(text):
+        start = match.start("word")
+        if not _at_sentence_start(text, start):
             out.append(text[pos:start])
             out.append(_NAME)
             pos = match.end()
