@@ -368,7 +368,16 @@ def _replace_names_ascii(text: str) -> str:
     verdict as on the text before it.
     """
     text = _NAMES_ASCII_RE.sub(_NAME, text)
-    if not any(opener in text for opener in _ASCII_OPENERS):
+    # Substring tests (memchr in C) are cheaper than a scan for the class.
+    if not (
+        "'" in text
+        or "-" in text
+        or '"' in text
+        or "(" in text
+        or "[" in text
+        or "{" in text
+        or "*" in text
+    ):
         return text
     out: list[str] = []
     pos = 0
@@ -903,11 +912,16 @@ class TemplateModel:
 
     def _learn(self, article_id: str, samples: Mapping[str, str]) -> tuple[str, ...]:
         # Why only this article's keys: only their postings changed; other keys keep the verdict
-        # they got when they were last observed (no O(all articles) rescans).
+        # they got when they were last observed (no O(all articles) rescans).  A key held by
+        # fewer than min_articles articles cannot count that many stories (each article adds
+        # one at most): most keys of an article are its own story's paragraphs, held once.
+        postings, least = self._postings, self._min_articles
         pending = sorted(
             key
             for key in self._articles[article_id]
-            if key not in self._learned and self._weights[key] <= self._max_block_chars
+            if len(postings[key]) >= least
+            and key not in self._learned
+            and self._weights[key] <= self._max_block_chars
         )
         newly: list[str] = []
         while pending:
