@@ -92,6 +92,7 @@ ascii_texts = st.lists(
 @example('Follow Ann. Smith Jones: ("Maria Lopez") -Port said. Port')
 @example("MONDAY 3 MAR. 2008, Sept.3 and SEPTEMBER 22ND, 2008 or 2008-07-22T14:05:00Z")
 @example("“Maria Lopez” — 3 March 2026’s")
+@example("3 Mar.3 Mar. 2008, 22.Mar.22.07.2008 and Monday, 3. 4. March 2008.5 May")
 def test_fast_shape_equals_the_reference_on_ascii_text(text: str) -> None:
     assert block_shape(text) == reference_block_shape(text)
 

@@ -254,10 +254,13 @@ _DATE_RE = re.compile(_date_pattern(_MONTHS, _WEEKDAYS, _YEAR_SUFFIX), re.IGNORE
 # no folding make it about three times as fast, with the same matches.  Names and year suffixes
 # with letters beyond ASCII cannot match such a text and are left out (fewer branches to try),
 # and optional groups are branches.
-_DATE_LOWER_ASCII_RE = re.compile(
-    _optional_as_branch(_date_pattern(_ascii_words(_MONTHS), _ascii_words(_WEEKDAYS), "")),
-    re.ASCII,
+_DATE_LOWER_ASCII = _optional_as_branch(
+    _date_pattern(_ascii_words(_MONTHS), _ascii_words(_WEEKDAYS), "")
 )
+# Led by the non-word character before the date (the text's start reads as a space): a pattern
+# that opens with a class is scanned for it in C (sre's prefix), so a date is tried after spaces
+# and punctuation only, where one opening with \b is tried at every position.
+_DATE_AFTER_ASCII_RE = re.compile(rf"[^0-9A-Za-z_](?:{_DATE_LOWER_ASCII})", re.ASCII)
 _DIGIT_RE = re.compile(r"\d")
 _DIGIT_ASCII_RE = re.compile("[0-9]")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*")
@@ -395,13 +398,28 @@ def _replace_names_ascii(text: str) -> str:
 
 def _replace_dates_ascii(text: str, lower: str) -> str:
     """``_DATE_RE.sub(_DATE, text)`` for a text of ASCII characters and our placeholders, given
-    ``lower``, the text lowered."""
+    ``lower``, the text lowered.
+
+    Matched by ``_DATE_AFTER_ASCII_RE`` in ``" " + lower``: a match there at ``i`` is a date at
+    ``i`` in the text (at a word start, the character before it is not a word character).  A
+    date ending in one (say "3 Mar.") may be followed at once by another, whose leading
+    character is that one: the scan starts again on it.
+    """
+    padded = " " + lower
     out: list[str] = []
-    pos = 0
-    for match in _DATE_LOWER_ASCII_RE.finditer(lower):
-        out.append(text[pos : match.start()])
-        out.append(_DATE)
-        pos = match.end()
+    pos = at = 0
+    while True:
+        for match in _DATE_AFTER_ASCII_RE.finditer(padded, at):
+            start, end = match.start(), match.end() - 1
+            out.append(text[pos:start])
+            out.append(_DATE)
+            pos = end
+            # Dates end in a letter, a digit or a period (never "_").
+            if not lower[end - 1].isalnum():
+                at = end
+                break
+        else:
+            break
     if not out:
         return text
     out.append(text[pos:])
