@@ -297,7 +297,8 @@ _WORD_START = rf"(?<![{_L}][A-Z])(?<![{_L}]['-][A-Z])"  # after a capital
 # Characters that leave a following word's sentence start undecided (openers are looked past)
 # or decided (a sentence end before it): neither, before a word or before its one space, means
 # the word does not open a sentence.  (The text is collapsed: one space at most between.)
-_NOT_OPENER_OR_END = "[^ " + re.escape("".join(c for c in _OPENERS if c.isascii())) + ".!?:;]"
+_ASCII_OPENERS = "".join(c for c in _OPENERS if c.isascii())
+_NOT_OPENER_OR_END = "[^ " + re.escape(_ASCII_OPENERS) + re.escape(_SENTENCE_END) + "]"
 # Runs of two words or more (always names), and single name words that do not open a sentence
 # by the character before them or before their space; both become a placeholder, so one
 # substitution in C replaces them all.  What is left is single words that open a sentence
@@ -307,7 +308,6 @@ _NAMES_ASCII_RE = re.compile(
     rf"(?:{_NAME_WORD_REST}(?:{_NAME_JOIN}[A-Z]{_NAME_WORD_REST})+"
     rf"|(?:(?<={_NOT_OPENER_OR_END} [A-Z])|(?<={_NOT_OPENER_OR_END}[A-Z])){_NAME_WORD_REST})"
 )
-_ASCII_OPENERS = "".join(c for c in _OPENERS if c.isascii())
 _NAME_AFTER_OPENER_ASCII_RE = re.compile(
     rf"[{re.escape(_ASCII_OPENERS)}] ?(?P<word>[A-Z]{_WORD_START}{_NAME_WORD_REST})"
 )
@@ -505,7 +505,7 @@ def block_shape(text: str) -> str:
 
 def _ascii_shape(shape: str) -> str:
     """:func:`block_shape`'s passes over a unified, collapsed text of ASCII characters: the
-    same steps, each by its ASCII form (see the patterns'  comments)."""
+    same steps, each by its ASCII form (see the patterns' comments)."""
     lower = shape.lower()
     if "@" in shape or "://" in shape or "www." in lower:
         shape = _URL_RE.sub(_URL, shape)
