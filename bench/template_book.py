@@ -37,13 +37,20 @@ sentences and 3 recurring promos, about 23 block keys an article.
     .venv/bin/python bench/template_book.py
     .venv/bin/python bench/template_book.py --sizes 2000 --articles 20
     .venv/bin/python bench/template_book.py --sizes 2000 --articles 30 --repeat 5
+    .venv/bin/python bench/template_book.py --sizes 2000 --articles 60 --profile 25
+
+``--profile N`` skips the timing: it observes the same articles with the book, cached, under
+cProfile and prints the N functions of most own time (cProfile inflates Python code against C,
+so read it for where the time goes, not for how much).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import platform
+import pstats
 import random
 import sqlite3
 import statistics
@@ -178,6 +185,26 @@ def _reloaded_window(
     return _medians(_timed(reloaded, nxt[1:]), minus=b)
 
 
+def profile(size: int, n: int, top: int, tmp: Path) -> None:
+    """cProfile of the book, cached, over ``n`` articles at ``size`` retained ones (the first
+    one observed before, as in the timed windows); the ``top`` functions by own time."""
+    warm, nxt = articles(1, size), articles(1, size + n)[size:]
+    with SqliteCatalog(tmp / f"profile-{size}" / CATALOG_NAME) as catalog:
+        model = TemplateModel()
+        for url, blocks in warm:
+            model.observe(url, blocks)
+        catalog.save_template_model("a", model.to_json())
+        book = TemplateBook(catalog, min_articles=3)
+        book.observe_and_clean("a", *nxt[0])
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for url, blocks in nxt[1:]:
+            book.observe_and_clean("a", url, blocks)
+        profiler.disable()
+    print(f"cProfile: book, cached, {n - 1} articles at {size} retained, by own time")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+
+
 def measure(size: int, n: int, repeat: int, tmp: Path) -> dict[str, float]:
     warm, nxt = articles(1, size), articles(1, size + n)[size:]
     path = tmp / f"{size}" / CATALOG_NAME
@@ -246,10 +273,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=3, help="timed windows per side, median reported (3)"
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="no timing: profile the book, cached, and print the top N functions",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.articles < 3 or args.repeat < 1 or any(not 1 <= s <= 2000 for s in sizes):
         parser.error("need --articles >= 3, --repeat >= 1 and sizes between 1 and 2000")
+    if args.profile:
+        with tempfile.TemporaryDirectory() as tmp:
+            for size in sizes:
+                profile(size, args.articles, args.profile, Path(tmp))
+        return 0
     print(
         f"Environment: Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
         f"{args.articles} articles per size, median of {args.repeat} windows\n"

@@ -170,41 +170,99 @@ def _initials(words: str) -> str:
     return "[" + re.escape("".join(sorted({word[0] for word in words.split()}))) + "]"
 
 
+def _optional_as_branch(pattern: str) -> str:
+    """``pattern`` with every optional non-capturing group ``(?:X)?`` written ``(?:X|)``.
+
+    The same matches, in the same order of trial (X first, then nothing), but sre runs a
+    branch where it runs ``(?:X)?`` as a general repeat (a repeat context per attempt): the
+    date pattern enters such groups at every word start, and each month name trie has one
+    per optional suffix.  Lazy (``??``) and possessive (``?+``) groups are left as they are.
+    """
+    out = list(pattern)
+    opened: list[int] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern.startswith("]", i + 1) or pattern.startswith("^]", i + 1):
+                i += pattern.index("]", i + 1) - i  # a leading "]" is a member, not the end
+        elif char == "(":
+            opened.append(i)
+        elif char == ")":
+            start = opened.pop()
+            if (
+                pattern.startswith("(?:", start)
+                and pattern.startswith("?", i + 1)
+                and not pattern.startswith(("??", "?+"), i + 1)
+            ):
+                out[i], out[i + 1] = "|)", ""
+        i += 1
+    return "".join(out)
+
+
 # Why the lookaheads on first letters: under IGNORECASE, sre cannot skip a branch of a trie by
 # its first character (it enters every branch in turn), so each word start cost a walk of four
 # tries.  One class test first rejects most words at once; every date starts with a digit, a
 # weekday or a month.  This made the date pass four times faster, with the same matches.
-_MONTH = rf"(?={_initials(_MONTHS)})(?:{_alternation(_MONTHS)})\.?"
 _DAY = r"(?<!\d)[0-3]?\d(?:st|nd|rd|th|er|\.)?(?!\d)"
-_YEAR = r"(?<!\d)\d{4}(?!\d)(?:\s*(?:г\.|года|год))?"
-_DATE_RE = re.compile(
-    rf"\b(?=[\d{_initials(_MONTHS + ' ' + _WEEKDAYS)[1:-1]}])"
-    rf"(?:(?={_initials(_WEEKDAYS)})(?:{_alternation(_WEEKDAYS)})(?!\w)\.?,?\s+"
-    r"(?:the\s+|le\s+|el\s+|den\s+)?)?"
-    # Every form below starts with a digit but the last: one test skips them at a letter.  At a
-    # match's start (a word start, or after the weekday and a space) no digit precedes.
-    r"(?:(?=\d)(?:"
-    # 2008-07-22, optionally with a time (2008-07-22T14:05:00Z)
-    r"\d{4}-\d{1,2}-\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?(?:z|[+-]\d{2}:?\d{2})?)?(?!\d)"
-    # 22.07.2008, 22/07/2008, 7/22/08, 2008/07/22
-    r"|\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2})(?![\d.]\d)"
-    r"|\d{4}/\d{1,2}/\d{1,2}(?!\d)"
-    # 22 July 2008, 3. März 2026, 1er mars, 3 de marzo de 2026, 3 марта 2026 года
-    rf"|{_DAY}\s*(?:of\s+|de\s+)?\b{_MONTH}(?!\w)(?:,?\s*(?:de\s+|del\s+)?{_YEAR})?"
-    # July 22, 2008; Mar. 3 | July 2008, marzo de 2026.  One month walk for both: only the
-    # longest month name can be followed by a non-word character, and without its period
-    # ("Mar" of "Mar. 3") no day can follow, so the order of the choices tried is unchanged.
-    rf")|\b{_MONTH}(?!\w)(?:\s*{_DAY}(?:,?\s*{_YEAR})?|,?\s*(?:de\s+)?{_YEAR})"
-    r")",
-    re.IGNORECASE,
-)
+# Russian dates end in "г." / "года" / "год" after the year.
+_YEAR_SUFFIX = r"(?:\s*(?:г\.|года|год))?"
+
+
+def _date_pattern(months: str, weekdays: str, year_suffix: str) -> str:
+    """The date regex over these month and weekday names (see :func:`block_shape`)."""
+    month = rf"(?={_initials(months)})(?:{_alternation(months)})\.?"
+    year = r"(?<!\d)\d{4}(?!\d)" + year_suffix
+    return (
+        rf"\b(?=[\d{_initials(months + ' ' + weekdays)[1:-1]}])"
+        rf"(?:(?={_initials(weekdays)})(?:{_alternation(weekdays)})(?!\w)\.?,?\s+"
+        r"(?:the\s+|le\s+|el\s+|den\s+)?)?"
+        # Every form below starts with a digit but the last: one test skips them at a letter.
+        # At a match's start (a word start, or after the weekday and a space) no digit precedes.
+        r"(?:(?=\d)(?:"
+        # 2008-07-22, optionally with a time (2008-07-22T14:05:00Z)
+        r"\d{4}-\d{1,2}-\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?(?:z|[+-]\d{2}:?\d{2})?)?(?!\d)"
+        # 22.07.2008, 22/07/2008, 7/22/08, 2008/07/22
+        r"|\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2})(?![\d.]\d)"
+        r"|\d{4}/\d{1,2}/\d{1,2}(?!\d)"
+        # 22 July 2008, 3. März 2026, 1er mars, 3 de marzo de 2026, 3 марта 2026 года
+        rf"|{_DAY}\s*(?:of\s+|de\s+)?\b{month}(?!\w)(?:,?\s*(?:de\s+|del\s+)?{year})?"
+        # July 22, 2008; Mar. 3 | July 2008, marzo de 2026.  One month walk for both: only the
+        # longest month name can be followed by a non-word character, and without its period
+        # ("Mar" of "Mar. 3") no day can follow, so the order of the choices tried is unchanged.
+        rf")|\b{month}(?!\w)(?:\s*{_DAY}(?:,?\s*{year})?|,?\s*(?:de\s+)?{year})"
+        r")"
+    )
+
+
+def _ascii_words(words: str) -> str:
+    return " ".join(word for word in words.split() if word.isascii())
+
+
+_DATE_RE = re.compile(_date_pattern(_MONTHS, _WEEKDAYS, _YEAR_SUFFIX), re.IGNORECASE)
 # The same, for a text of ASCII characters and our placeholders (no letters beyond ASCII, so no
 # case folding beyond it), matched case-sensitively against the text lowered (str.lower keeps an
 # ASCII text's length, so the spans are the text's): every letter in the pattern is lowercase,
 # and without IGNORECASE sre skips a trie's branches by their first letter.  ASCII classes and
-# no folding make it about three times as fast, with the same matches.
-_DATE_LOWER_ASCII_RE = re.compile(_DATE_RE.pattern, re.ASCII)
+# no folding make it about three times as fast, with the same matches.  Names and year suffixes
+# with letters beyond ASCII cannot match such a text and are left out (fewer branches to try),
+# and optional groups are branches.
+_DATE_LOWER_ASCII = _optional_as_branch(
+    _date_pattern(_ascii_words(_MONTHS), _ascii_words(_WEEKDAYS), "")
+)
+# Led by the non-word character before the date (the text's start reads as a space): a pattern
+# that opens with a class is scanned for it in C (sre's prefix), so a date is tried after spaces
+# and punctuation only, where one opening with \b is tried at every position.
+_DATE_AFTER_ASCII_RE = re.compile(rf"[^0-9A-Za-z_](?:{_DATE_LOWER_ASCII})", re.ASCII)
 _DIGIT_RE = re.compile(r"\d")
+_DIGIT_ASCII_RE = re.compile("[0-9]")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*")
 # One digit first: a pattern that opens with a class is scanned for it in C (sre's prefix).
 _NUMBER_ASCII_RE = re.compile(r"[0-9][0-9]*(?:[.,:][0-9]+)*")
@@ -233,10 +291,25 @@ _CAPITAL_WORD_RE = re.compile(
 _L = "A-Za-z"
 _TAIL = rf"(?>[{_L}]*(?:['-][{_L}]+)*)"  # the rest of a word, whole (atomic: never shortened)
 _WORD_END = rf"(?![{_L}]|['-][{_L}])"
-_NAME_RUN_ASCII_RE = re.compile(
-    rf"[A-Z](?<![{_L}][A-Z])(?<![{_L}]['-][A-Z])(?:(?=[{_L}]|['-][{_L}]){_TAIL}|{_WORD_END}(?=\.))"
-    rf"(?:(?: |(?<![{_L}][A-Z])(?<![{_L}]['-][A-Z])(?<=[A-Z])\. )"
-    rf"[A-Z](?:(?=[{_L}]|['-][{_L}]){_TAIL}|{_WORD_END}(?=\.)))*"
+_NAME_WORD_REST = rf"(?:(?=[{_L}]|['-][{_L}]){_TAIL}|{_WORD_END}(?=\.))"  # after its capital
+_NAME_JOIN = rf"(?: |(?<![{_L}][A-Z])(?<![{_L}]['-][A-Z])(?<=[A-Z])\. )"
+_WORD_START = rf"(?<![{_L}][A-Z])(?<![{_L}]['-][A-Z])"  # after a capital
+# Characters that leave a following word's sentence start undecided (openers are looked past)
+# or decided (a sentence end before it): neither, before a word or before its one space, means
+# the word does not open a sentence.  (The text is collapsed: one space at most between.)
+_ASCII_OPENERS = "".join(c for c in _OPENERS if c.isascii())
+_NOT_OPENER_OR_END = "[^ " + re.escape(_ASCII_OPENERS) + re.escape(_SENTENCE_END) + "]"
+# Runs of two words or more (always names), and single name words that do not open a sentence
+# by the character before them or before their space; both become a placeholder, so one
+# substitution in C replaces them all.  What is left is single words that open a sentence
+# (kept) and single words after an opener (decided in Python, rare).
+_NAMES_ASCII_RE = re.compile(
+    rf"[A-Z]{_WORD_START}"
+    rf"(?:{_NAME_WORD_REST}(?:{_NAME_JOIN}[A-Z]{_NAME_WORD_REST})+"
+    rf"|(?:(?<={_NOT_OPENER_OR_END} [A-Z])|(?<={_NOT_OPENER_OR_END}[A-Z])){_NAME_WORD_REST})"
+)
+_NAME_AFTER_OPENER_ASCII_RE = re.compile(
+    rf"[{re.escape(_ASCII_OPENERS)}] ?(?P<word>[A-Z]{_WORD_START}{_NAME_WORD_REST})"
 )
 
 
@@ -289,13 +362,31 @@ def _replace_names(text: str) -> str:
 
 
 def _replace_names_ascii(text: str) -> str:
-    """:func:`_replace_names` for a text of ASCII characters and our placeholders."""
+    """:func:`_replace_names` for a collapsed text of ASCII characters and our placeholders.
+
+    Runs of two words or more, and single words clearly inside a sentence, in one substitution
+    (see ``_NAMES_ASCII_RE``); then single words after an opener (a quote, a parenthesis, a
+    dash), which open a sentence when a sentence end or the text's start comes before the
+    openers.  What the first pass replaced reads as a word's end to the second: the same
+    verdict as on the text before it.
+    """
+    text = _NAMES_ASCII_RE.sub(_NAME, text)
+    # Substring tests (memchr in C) are cheaper than a scan for the class.
+    if not (
+        "'" in text
+        or "-" in text
+        or '"' in text
+        or "(" in text
+        or "[" in text
+        or "{" in text
+        or "*" in text
+    ):
+        return text
     out: list[str] = []
     pos = 0
-    for match in _NAME_RUN_ASCII_RE.finditer(text):
-        start = match.start()
-        # A run of two words or more holds a space; one word opening a sentence is kept.
-        if " " in match.group() or not _at_sentence_start(text, start):
+    for match in _NAME_AFTER_OPENER_ASCII_RE.finditer(text):
+        start = match.start("word")
+        if not _at_sentence_start(text, start):
             out.append(text[pos:start])
             out.append(_NAME)
             pos = match.end()
@@ -305,18 +396,54 @@ def _replace_names_ascii(text: str) -> str:
     return "".join(out)
 
 
-def _replace_dates_ascii(text: str) -> str:
-    """``_DATE_RE.sub(_DATE, text)`` for a text of ASCII characters and our placeholders."""
+def _replace_dates_ascii(text: str, lower: str) -> str:
+    """``_DATE_RE.sub(_DATE, text)`` for a text of ASCII characters and our placeholders, given
+    ``lower``, the text lowered.
+
+    Matched by ``_DATE_AFTER_ASCII_RE`` in ``" " + lower``: a match there at ``i`` is a date at
+    ``i`` in the text (at a word start, the character before it is not a word character).  A
+    date ending in one (say "3 Mar.") may be followed at once by another, whose leading
+    character is that one: the scan starts again on it.
+    """
+    padded = " " + lower
     out: list[str] = []
-    pos = 0
-    for match in _DATE_LOWER_ASCII_RE.finditer(text.lower()):
-        out.append(text[pos : match.start()])
-        out.append(_DATE)
-        pos = match.end()
+    pos = at = 0
+    while True:
+        for match in _DATE_AFTER_ASCII_RE.finditer(padded, at):
+            start, end = match.start(), match.end() - 1
+            out.append(text[pos:start])
+            out.append(_DATE)
+            pos = end
+            # Dates end in a letter, a digit or a period (never "_").
+            if not lower[end - 1].isalnum():
+                at = end
+                break
+        else:
+            break
     if not out:
         return text
     out.append(text[pos:])
     return "".join(out)
+
+
+def _collapsed_ascii(text: str) -> bool:
+    """True when ``" ".join(text.split())`` would be ``text`` (an ASCII text): no space at
+    either end, no two spaces, none of the other characters str.split() splits on.  A few
+    substring tests (memchr in C) cost a third of the split and join they usually spare."""
+    return not (
+        "  " in text
+        or text.startswith(" ")
+        or text.endswith(" ")
+        or "\n" in text
+        or "\t" in text
+        or "\r" in text
+        or "\x0b" in text
+        or "\x0c" in text
+        or "\x1c" in text
+        or "\x1d" in text
+        or "\x1e" in text
+        or "\x1f" in text
+    )
 
 
 def _strip_trailing_punctuation(text: str) -> str:
@@ -324,6 +451,16 @@ def _strip_trailing_punctuation(text: str) -> str:
     while end and (text[end - 1].isspace() or unicodedata.category(text[end - 1])[0] == "P"):
         end -= 1
     return text[:end]
+
+
+# The characters _strip_trailing_punctuation strips from a text of ASCII characters and our
+# placeholders (private use, not punctuation): ASCII whitespace and punctuation (category P;
+# "$+<=>^`|~" are symbols, kept).
+_TRAILING_ASCII = "".join(
+    char
+    for char in map(chr, range(128))
+    if char.isspace() or unicodedata.category(char).startswith("P")
+)
 
 
 def _unified(match: re.Match[str]) -> str:
@@ -342,15 +479,15 @@ def block_shape(text: str) -> str:
     """
     # str.split() splits on exactly the characters \s matches (str.isspace), and strips.
     shape = unicodedata.normalize("NFKC", text)
-    ascii_text = shape.isascii()  # later steps add only placeholders
-    if ascii_text:
+    if shape.isascii():
         for char, to in _UNIFY_ASCII:
             shape = shape.replace(char, to)
-    else:
-        shape = _UNIFY_RE.sub(_unified, shape)
-        # Curly quotes and dashes are the usual non-ASCII characters of an English text.
-        ascii_text = shape.isascii()
+        return _ascii_shape(shape if _collapsed_ascii(shape) else " ".join(shape.split()))
+    shape = _UNIFY_RE.sub(_unified, shape)
+    # Curly quotes and dashes are the usual non-ASCII characters of an English text.
     shape = " ".join(shape.split())
+    if shape.isascii():
+        return _ascii_shape(shape)
     # Every URL or address holds "://", "www." or "@": most blocks need no URL pass.
     if "@" in shape or "://" in shape or "www." in shape.lower():
         shape = _URL_RE.sub(_URL, shape)
@@ -358,15 +495,36 @@ def block_shape(text: str) -> str:
     # the slow one.
     digits = _DIGIT_RE.search(shape) is not None
     if digits:
-        shape = _replace_dates_ascii(shape) if ascii_text else _DATE_RE.sub(_DATE, shape)
-    shape = _strip_trailing_punctuation(
-        (_replace_names_ascii(shape) if ascii_text else _replace_names(shape)).casefold()
-    )
+        shape = _DATE_RE.sub(_DATE, shape)
+    shape = _strip_trailing_punctuation(_replace_names(shape).casefold())
     # Strip before numbers become "#" (itself punctuation, and part of the shape).
     if digits:
-        shape = (_NUMBER_ASCII_RE if ascii_text else _NUMBER_RE).sub("#", shape)
+        shape = _NUMBER_RE.sub("#", shape)
+    return _labelled(shape)
+
+
+def _ascii_shape(shape: str) -> str:
+    """:func:`block_shape`'s passes over a unified, collapsed text of ASCII characters: the
+    same steps, each by its ASCII form (see the patterns' comments)."""
+    lower = shape.lower()
+    if "@" in shape or "://" in shape or "www." in lower:
+        shape = _URL_RE.sub(_URL, shape)
+        lower = shape.lower()
+    # "[0-9]" is a bitmap test per character, where \d looks each one up in Unicode's tables.
+    digits = _DIGIT_ASCII_RE.search(shape) is not None
+    if digits:
+        shape = _replace_dates_ascii(shape, lower)
+    shape = _replace_names_ascii(shape).casefold().rstrip(_TRAILING_ASCII)
+    if digits:
+        shape = _NUMBER_ASCII_RE.sub("#", shape)
+    return _labelled(shape)
+
+
+def _labelled(shape: str) -> str:
+    """The placeholders written as their labels (``<url>``, ``<date>``, ``<name>``)."""
     for placeholder, label in _PLACEHOLDERS.items():
-        shape = shape.replace(placeholder, label)
+        if placeholder in shape:
+            shape = shape.replace(placeholder, label)
     return shape
 
 
@@ -772,11 +930,16 @@ class TemplateModel:
 
     def _learn(self, article_id: str, samples: Mapping[str, str]) -> tuple[str, ...]:
         # Why only this article's keys: only their postings changed; other keys keep the verdict
-        # they got when they were last observed (no O(all articles) rescans).
+        # they got when they were last observed (no O(all articles) rescans).  A key held by
+        # fewer than min_articles articles cannot count that many stories (each article adds
+        # one at most): most keys of an article are its own story's paragraphs, held once.
+        postings, least = self._postings, self._min_articles
         pending = sorted(
             key
             for key in self._articles[article_id]
-            if key not in self._learned and self._weights[key] <= self._max_block_chars
+            if len(postings[key]) >= least
+            and key not in self._learned
+            and self._weights[key] <= self._max_block_chars
         )
         newly: list[str] = []
         while pending:
