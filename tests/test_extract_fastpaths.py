@@ -11,6 +11,7 @@ Pages are invented here; Hypothesis builds the adversarial ones.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from harvester.extract import attribution, boilerplate
+from harvester.extract import attribution, boilerplate, metadata
 from harvester.extract.attribution import detect_attribution
 from harvester.extract.boilerplate import RuleSet
 from harvester.extract.metadata import read_metadata
@@ -189,3 +190,72 @@ def test_normalise_is_the_regex_normalisation() -> None:
 
         expected = unicodedata.normalize("NFC", sample).translate(boilerplate._APOSTROPHES)
         assert boilerplate._normalise(sample) == re.sub(r"\s+", " ", expected).strip()
+
+
+# --- head tags (metadata and attribution) ----------------------------------------------------
+
+_META_ATTRS = ["name", "property", "itemprop", "http-equiv", "content", "NAME", "Property"]
+_META_VALUES = ["author", "Author", "og:title", "OG:TITLE", "content-language",
+                "Content-Language", "content-\u212aanguage", "datePublished", "datepublished",
+                " author", "dc.date", "", "x y", "İ"]  # fmt: skip
+
+
+@st.composite
+def meta_tags(draw: st.DrawFn) -> str:
+    tags = []
+    for _ in range(draw(st.integers(0, 6))):
+        pair = st.tuples(st.sampled_from(_META_ATTRS), st.sampled_from(_META_VALUES))
+        attrs = draw(st.lists(pair, max_size=3))
+        content = draw(st.sampled_from(["a", " b  c ", "", None]))
+        text = "".join(f' {k}="{v}"' for k, v in attrs)
+        text += "" if content is None else f' content="{content}"'
+        wrap = draw(st.sampled_from(["{}", "<svg>{}</svg>", "<p>{}</p>"]))
+        tags.append(wrap.format(f"<meta{text}>"))
+    return "".join(tags)
+
+
+@given(meta_tags(), meta_tags())
+@settings(max_examples=300, deadline=None)
+def test_meta_lookup_is_css_first(in_head: str, in_body: str) -> None:
+    tree = LexborHTMLParser(f"<html><head>{in_head}</head><body>{in_body}</body></html>")
+    head = metadata.read_head(tree)
+    for key in ("name", "property", "itemprop"):
+        for value in _META_VALUES:
+            if not value or '"' in value:
+                continue
+            node = tree.css_first(f'meta[{key}="{value}"]')
+            assert metadata._meta(head, key, value) == metadata._attr(node, "content")
+    node = tree.css_first('meta[http-equiv="content-language" i]')
+    assert metadata._meta(head, "http-equiv", "content-language") == metadata._attr(node, "content")
+
+
+_LD_TYPES = ["application/ld+json", "application/LD+JSON", "application/ld+\u212aSON",
+             "text/javascript", "application/json"]  # fmt: skip
+_LD_TEXTS = ['{"@type": "NewsArticle", "headline": "H"}', '[{"@graph": [{"a": 1}]}]', "{bad",
+             "", "[" * 3000 + "]" * 3000, '"text"']  # fmt: skip
+
+
+@given(st.lists(st.tuples(st.sampled_from(_LD_TYPES), st.sampled_from(_LD_TEXTS)), max_size=5))
+@settings(max_examples=200, deadline=None)
+def test_shared_json_ld_is_what_each_reader_parsed(scripts: list[tuple[str, str]]) -> None:
+    html = "<html><head>{}</head><body></body></html>".format(
+        "".join(f'<script type="{kind}">{text}</script>' for kind, text in scripts)
+    )
+    tree = LexborHTMLParser(html)
+    head = metadata.read_head(tree)
+    # metadata: scripts of exactly that type, as the css_first era read them
+    expected: list[object] = []
+    for script in tree.css('script[type="application/ld+json"]'):
+        try:
+            expected.extend(metadata._walk_json_ld(json.loads(script.text(deep=True))))
+        except (ValueError, RecursionError):
+            continue
+    assert list(metadata._json_ld(head)) == expected
+    # attribution: the type in any ASCII case
+    documents = []
+    for script in tree.css('script[type="application/ld+json" i]'):
+        try:
+            documents.append(json.loads(script.text(deep=True) or ""))
+        except (ValueError, RecursionError):
+            continue
+    assert [document for _, document in head.json_ld] == documents

@@ -29,7 +29,6 @@ a line (the first 400 and last 300 characters), so a huge page stays linear.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvester.extract.domains import host_of, registrable_domain
+from harvester.extract.metadata import HeadTags, read_head
 from harvester.extract.wires import SHORT_ALIAS_MAX, WireRegistry, normalize_name
 from harvester.models import EVIDENCE_KINDS, Evidence
 
@@ -308,6 +308,7 @@ def detect_attribution(
     self_names: Collection[str] = (),
     feed_source: tuple[str | None, str | None] | None = None,
     tree: LexborHTMLParser | None = None,
+    head: HeadTags | None = None,
 ) -> tuple[Evidence, ...]:
     """Attribution evidence on one page, strongest first, deduplicated (see module docstring).
 
@@ -315,7 +316,8 @@ def detect_attribution(
     lower-cased outlet name or alias to the configured outlet's name; ``self_names`` are the
     page's own outlet names; ``feed_source`` is the ``(name, url)`` of the feed item's source;
     ``tree`` is ``html`` already parsed, which saves a parse: this call MODIFIES it (it marks
-    block boundaries and drops scripts in the body), so pass a clone to keep using it.
+    block boundaries and drops scripts in the body), so pass a clone to keep using it;
+    ``head`` is :func:`~harvester.extract.metadata.read_head` of ``tree`` before that.
     """
     ctx = _context(registry, url, outlet_names or {}, self_names)
     found: list[Evidence] = []
@@ -323,7 +325,7 @@ def detect_attribution(
         found.extend(_block_evidence(ctx, block))
     if tree is None:
         tree = LexborHTMLParser(html)
-    found.extend(_head_evidence(ctx, tree))
+    found.extend(_head_evidence(ctx, tree, read_head(tree) if head is None else head))
     if tree.body is not None:
         found.extend(_dom_evidence(ctx, tree.body, html))
     if feed_source is not None:
@@ -717,15 +719,11 @@ def _credit_link(ctx: _Context, credit: _Credit, links: Sequence[tuple[str, str]
     return None
 
 
-def _head_evidence(ctx: _Context, tree: LexborHTMLParser) -> Iterator[Evidence]:
+def _head_evidence(ctx: _Context, tree: LexborHTMLParser, head: HeadTags) -> Iterator[Evidence]:
     yield from _canonical_evidence(ctx, tree)
-    for node in tree.css("meta"):
-        yield from _meta_evidence(ctx, node)
-    for script in tree.css('script[type="application/ld+json" i]'):
-        try:
-            data = json.loads(script.text(deep=True) or "")
-        except (ValueError, RecursionError):
-            continue  # malformed JSON-LD is common and says nothing
+    for attrs in head.metas:
+        yield from _meta_evidence(ctx, attrs)
+    for _, data in head.json_ld:
         for obj in _jsonld_objects(data):
             yield from _jsonld_evidence(ctx, obj)
 
@@ -744,8 +742,7 @@ def _canonical_evidence(ctx: _Context, tree: LexborHTMLParser) -> Iterator[Evide
         return  # only the first canonical counts, as for search engines
 
 
-def _meta_evidence(ctx: _Context, node: LexborNode) -> Iterator[Evidence]:
-    attrs = node.attributes
+def _meta_evidence(ctx: _Context, attrs: Mapping[str, str | None]) -> Iterator[Evidence]:
     key = (attrs.get("name") or attrs.get("property") or "").strip().lower()
     content = (attrs.get("content") or "").strip()
     if not content:

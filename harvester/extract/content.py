@@ -14,7 +14,7 @@ import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 from trafilatura.settings import Document
 
-from harvester.extract.metadata import PageMeta, read_metadata
+from harvester.extract.metadata import HeadTags, PageMeta, read_head, read_metadata
 from harvester.models import Rejected
 
 __all__ = [
@@ -167,12 +167,14 @@ def _without_stray_html_end(html: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class MainText:
-    """The main-text blocks of a page (before any cleaning), its metadata, and its DOM (the
-    lexbor parse the metadata came from, for later read-only passes: one parse per page)."""
+    """The main-text blocks of a page (before any cleaning), its metadata, its DOM (the lexbor
+    parse the metadata came from, for later read-only passes: one parse per page) and the
+    head tags read from it (for attribution)."""
 
     blocks: tuple[str, ...]
     meta: PageMeta
     dom: LexborHTMLParser | None = field(default=None, repr=False, compare=False)
+    head: HeadTags | None = field(default=None, repr=False, compare=False)
 
 
 def _blocks(text: str) -> tuple[str, ...]:
@@ -211,11 +213,12 @@ def extract_main(html: str, *, url: str) -> MainText | Rejected:
     # Metadata only for pages with text: its parse would be wasted on the rest (and a page
     # nested 50,000 deep, which lxml gives up on, costs lexbor seconds).
     dom = LexborHTMLParser(html)
-    meta = read_metadata(html, url=url, tree=dom)
+    head = read_head(dom)
+    meta = read_metadata(html, url=url, tree=dom, head=head)
     blocks = _blocks(doc.text)
     if blocks and meta.title and " ".join(meta.title.split()) == blocks[0]:
         blocks = blocks[1:]
-    return MainText(blocks=blocks, meta=meta, dom=dom)
+    return MainText(blocks=blocks, meta=meta, dom=dom, head=head)
 
 
 def article_gate(blocks: tuple[str, ...], meta: PageMeta) -> Rejected | None:
