@@ -259,3 +259,87 @@ def test_shared_json_ld_is_what_each_reader_parsed(scripts: list[tuple[str, str]
         except (ValueError, RecursionError):
             continue
     assert [document for _, document in head.json_ld] == documents
+
+
+# --- boilerplate: first-character dispatch -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "keys"),
+    [
+        (r"(?:foo|Bar)\s*x", "bf"),
+        (r"(?-i:[A-C])x", "abc"),
+        (r"[xY]z", "xy"),
+        (r"a?b", "ab"),
+        (r"(?<!\w)(?=q)qu", "q"),
+        (r"sk", "sſ"),  # re matches "ſ" (long s) for "s" under IGNORECASE
+        (r"ik", "iı"),
+        (r"\w+", None),
+        (r"x*", None),  # matches the empty string: every block
+        (r"(?:a|)b", "ab"),
+        (r"[^a]b", None),
+        (r"[a-c]", None),  # a range under IGNORECASE: not expanded
+        (r"\u0130x", None),  # İ: two characters in str.lower
+        (r".x", None),
+    ],
+)
+def test_first_keys(pattern: str, keys: str | None) -> None:
+    found = boilerplate._first_keys(pattern)
+    assert (None if found is None else "".join(sorted(found))) == keys
+
+
+def _pack_phrases() -> list[str]:
+    import tomllib
+
+    phrases: list[str] = []
+    for path in sorted((ROOT / "config" / "boilerplate").glob("*.toml")):
+        pack = tomllib.loads(path.read_text(encoding="utf-8"))
+        for rule in pack.get("rules", []):
+            if rule["match"] != "regex":
+                found = rule.get("patterns", [rule.get("pattern")])
+                phrases.extend(p for p in found if isinstance(p, str))
+    return phrases
+
+
+# Labelled lines, for the label rules.
+_LABELLED = ["Tags: bridge, harbour", "By Jane Doe", "Von Hans Müller", "Published: July 22, 2031",
+             "Опубликовано: 22 июля 2031", "Copydesk, July 22, 2031", "Région : Europe",
+             "Теги: мост", "Por Ana Pérez", "Par Jean Dupont", "Themen: Brücke"]  # fmt: skip
+_PHRASES = _pack_phrases() + _LABELLED
+_FIRSTS = ["", "ı", "ſ", "İ", "i", "s", "\u212a", "k", "Σ", "ς", "σ", "µ", "μ", "ᲂ", "в", "ẞ", "ß"]
+
+
+@given(
+    st.sampled_from(_PHRASES),
+    st.sampled_from(_FIRSTS) | st.characters(),
+    st.sampled_from([str.lower, str.upper, str.title, str]),
+    st.sampled_from(["", " and more", ": x", " 2031"]),
+)
+@settings(max_examples=600, deadline=None)
+def test_first_character_dispatch_is_the_full_alternation(
+    phrase: str, first: str, case: object, tail: str
+) -> None:
+    assert callable(case)
+    for raw in (case(phrase) + tail, first + case(phrase)[1:] + tail, first + tail):
+        text = boilerplate._normalise(raw)
+        if not text:
+            continue
+        key = boilerplate._first_key(text)
+        for bucket in RULES._buckets:
+            if bucket.anchored is None:
+                continue
+            full = bucket.anchored.match(text)
+            chosen = bucket.anchored
+            if key and bucket.anchored_by_first:
+                chosen = bucket.anchored_by_first.get(key, bucket.anchored_other)
+            part = chosen.match(text) if chosen is not None else None
+            assert (full and full.lastgroup) == (part and part.lastgroup), (text, bucket.kind)
+        for label in RULES._labels:
+            if key and label.first is not None and key not in label.first:
+                assert label.regex.search(text) is None, (text, label.rule.ref)
+
+
+def test_dispatch_covers_the_packs() -> None:
+    # Most anchored patterns have known first characters (else the dispatch buys nothing).
+    assert sum(len(b.anchored_by_first) > 0 for b in RULES._buckets if b.anchored) >= 20
+    assert all(label.first is not None for label in RULES._labels)

@@ -78,7 +78,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -211,9 +211,21 @@ class _Bucket:
     # One literal per floating pattern that any match of it contains, lower-cased, or None
     # when a pattern has none: a block containing none of them cannot match (see _Folded).
     floating_literals: tuple[str, ...] | None = None
+    # The anchored alternatives that can match a block starting with a character whose lower
+    # case is the key (in order; None: none can), and those for other keys (see _first_keys).
+    # Empty when the patterns' first characters are unknown.
+    anchored_by_first: Mapping[str, re.Pattern[str] | None] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    anchored_other: re.Pattern[str] | None = None
 
-    def find(self, text: str, folded: _Folded | None = None) -> Rule | None:
-        m = self.anchored.match(text) if self.anchored is not None else None
+    def find(self, text: str, folded: _Folded | None = None, first: str = "") -> Rule | None:
+        """The rule whose pattern matches ``text`` first, or None; ``first`` is
+        :func:`_first_key` of ``text`` ("" when unknown: every anchored pattern is tried)."""
+        anchored = self.anchored
+        if first and self.anchored_by_first:
+            anchored = self.anchored_by_first.get(first, self.anchored_other)
+        m = anchored.match(text) if anchored is not None else None
         if (
             m is None
             and self.floating is not None
@@ -260,6 +272,8 @@ class _Folded:
 class _LabelMatcher:
     rule: Rule
     regex: re.Pattern[str]
+    # _first_key of every block the (start-anchored) pattern can match, or None: unknown.
+    first: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -278,7 +292,15 @@ class RuleSet:
         self._buckets = _compile_buckets(self._rules)
         self._danger = _danger([b.floating_literals or () for b in self._buckets])
         self._labels = tuple(
-            _LabelMatcher(rule=r, regex=re.compile(r.patterns[0], re.IGNORECASE))
+            _LabelMatcher(
+                rule=r,
+                regex=re.compile(r.patterns[0], re.IGNORECASE),
+                first=(
+                    None
+                    if _strip_start_anchor(r.patterns[0]) is None
+                    else _first_keys(r.patterns[0])
+                ),
+            )
             for r in self._rules
             if r.kind == "label"
         )
@@ -351,8 +373,11 @@ class RuleSet:
             return None
         size = len(text)
         folded = _Folded(text, self._danger) if self._danger is not None else None
+        first = _first_key(text)
         for lm in self._labels:
             if lm.rule.position != position or size > lm.rule.max_chars:
+                continue
+            if first and lm.first is not None and first not in lm.first:
                 continue
             m = lm.regex.search(text)
             if m is None:
@@ -366,7 +391,7 @@ class RuleSet:
         for bucket in self._buckets:
             if bucket.position != position or size > bucket.max_chars:
                 continue
-            rule = bucket.find(text, folded)
+            rule = bucket.find(text, folded, first)
             if rule is not None:
                 return _Hit(rule=rule)
         return None
@@ -576,6 +601,7 @@ def _compile_buckets(rules: Sequence[Rule]) -> tuple[_Bucket, ...]:
     counter = 0
     for (kind_index, position, max_chars), members in sorted(groups.items()):
         anchored: list[str] = []
+        anchored_keys: list[frozenset[str] | None] = []
         floating: list[str] = []
         literals: list[str | None] = []
         by_group: dict[str, Rule] = {}
@@ -590,6 +616,7 @@ def _compile_buckets(rules: Sequence[Rule]) -> tuple[_Bucket, ...]:
                     literals.append(_required_literal(pattern))
                 else:
                     anchored.append(f"(?P<{group}>{rest})")
+                    anchored_keys.append(_first_keys(rest))
         buckets.append(
             _Bucket(
                 kind=BOILERPLATE_KINDS[kind_index],
@@ -599,6 +626,7 @@ def _compile_buckets(rules: Sequence[Rule]) -> tuple[_Bucket, ...]:
                 floating=re.compile("|".join(floating), re.IGNORECASE) if floating else None,
                 by_group=MappingProxyType(by_group),
                 floating_literals=_all_or_none(literals),
+                **_dispatch(anchored, anchored_keys),
             )
         )
     return tuple(buckets)
@@ -608,6 +636,37 @@ def _all_or_none(literals: Sequence[str | None]) -> tuple[str, ...] | None:
     if not literals or any(literal is None for literal in literals):
         return None
     return tuple(literal for literal in literals if literal is not None)
+
+
+def _dispatch(alternatives: Sequence[str], keys: Sequence[frozenset[str] | None]) -> dict[str, Any]:
+    """``anchored_by_first`` and ``anchored_other`` of a bucket (see :class:`_Bucket`): per
+    first key, the alternatives (in order) that can start with it or whose start is unknown;
+    one regex per distinct set of alternatives. Empty without ``re``'s parser or partners."""
+    if not alternatives or not _CASE_PARTNERS or _RE_PARSER is None:
+        return {}
+    compiled: dict[tuple[int, ...], re.Pattern[str] | None] = {}
+
+    def regex(key: str | None) -> re.Pattern[str] | None:
+        chosen = tuple(
+            i for i, first in enumerate(keys) if first is None or (key is not None and key in first)
+        )
+        if chosen not in compiled:
+            joined = "|".join(alternatives[i] for i in chosen)
+            compiled[chosen] = re.compile(joined, re.IGNORECASE) if chosen else None
+        return compiled[chosen]
+
+    every = sorted({key for first in keys if first is not None for key in first})
+    return {
+        "anchored_by_first": MappingProxyType({key: regex(key) for key in every}),
+        "anchored_other": regex(None),
+    }
+
+
+def _first_key(text: str) -> str:
+    """The lower case of ``text``'s first character, or "" when it is not one character
+    (``İ``: ``re`` lower-cases it to ``i``, ``str.lower`` to two characters)."""
+    key = text[:1].lower()
+    return key if len(key) == 1 else ""
 
 
 def _case_partners() -> Mapping[str, str]:
@@ -621,6 +680,121 @@ def _case_partners() -> Mapping[str, str]:
 
 
 _CASE_PARTNERS = _case_partners()
+
+
+def _re_parser() -> Any:
+    """``re``'s pattern parser (``re._parser``, CPython 3.11+), or None when unknown, which
+    disables the first-character dispatch."""
+    try:
+        return importlib.import_module("re._parser")
+    except ImportError:
+        return None
+
+
+_RE_PARSER = _re_parser()
+# Ranges in a character class are expanded up to this many characters, else unknown.
+_MAX_RANGE = 512
+
+
+def _keys_of(char: str, ignore_case: bool) -> set[str] | None:
+    """The ``_first_key`` values of the characters ``char`` matches, or None when unknown.
+
+    Under IGNORECASE ``re`` matches a text character whose simple lower case is ``char``'s or
+    one of its extra-case partners (``_Folded``); otherwise only ``char`` itself.
+    """
+    low = char.lower()
+    if len(low) != 1:
+        return None
+    return {low, *_CASE_PARTNERS.get(low, "")} if ignore_case else {low}
+
+
+def _first_keys(pattern: str) -> frozenset[str] | None:
+    """Every ``_first_key`` of a text that ``pattern`` (compiled with IGNORECASE) can match
+    at offset 0, or None when unknown (a class, a category, ``.``, a pattern that can match
+    the empty string, an unknown engine).
+
+    A conservative walk of ``re``'s parse of the pattern: zero-width assertions are skipped
+    (which only adds keys), groups, alternations and repeats are followed, scoped flags
+    (``(?-i:...)``) are tracked.
+    """
+    if _RE_PARSER is None or not _CASE_PARTNERS:
+        return None
+    try:
+        parsed = _RE_PARSER.parse(pattern, re.IGNORECASE)
+    # an engine whose parser differs from the one this walk was written for: no dispatch
+    except Exception:  # noqa: BLE001
+        return None
+    try:
+        keys, can_be_empty = _first_of(list(parsed), ignore_case=True)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return frozenset(keys) if keys is not None and not can_be_empty else None
+
+
+def _first_of(items: Sequence[Any], *, ignore_case: bool) -> tuple[set[str] | None, bool]:
+    """(first keys or None for unknown, whether the sequence can match the empty string)."""
+    keys: set[str] = set()
+    for op, av in items:
+        name = str(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue  # zero-width: the next item starts the match
+        if name == "LITERAL":
+            found = _keys_of(chr(av), ignore_case)
+            return (None if found is None else keys | found), False
+        if name == "IN":
+            found = _class_keys(av, ignore_case)
+            return (None if found is None else keys | found), False
+        inner, empty = _first_of_compound(name, av, ignore_case)
+        if inner is None:
+            return None, False
+        keys |= inner
+        if not empty:
+            return keys, False
+    return keys, True
+
+
+def _first_of_compound(name: str, av: Any, ignore_case: bool) -> tuple[set[str] | None, bool]:
+    """:func:`_first_of` of a group, an alternation or a repeat (None: anything else)."""
+    if name == "SUBPATTERN":
+        _, add_flags, del_flags, sub = av
+        scoped = bool(add_flags & re.IGNORECASE) or (ignore_case and not del_flags & re.IGNORECASE)
+        return _first_of(list(sub), ignore_case=scoped)
+    if name == "ATOMIC_GROUP":
+        return _first_of(list(av), ignore_case=ignore_case)
+    if name == "BRANCH":
+        keys: set[str] = set()
+        empty = False
+        for alternative in av[1]:
+            found, alt_empty = _first_of(list(alternative), ignore_case=ignore_case)
+            if found is None:
+                return None, False
+            keys |= found
+            empty = empty or alt_empty
+        return keys, empty
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, _, sub = av
+        found, empty = _first_of(list(sub), ignore_case=ignore_case)
+        return found, empty or low == 0
+    return None, False
+
+
+def _class_keys(items: Sequence[Any], ignore_case: bool) -> set[str] | None:
+    """The first keys of a character class of literals (and, outside IGNORECASE, ranges)."""
+    keys: set[str] = set()
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL":
+            chars = [chr(av)]
+        elif name == "RANGE" and not ignore_case and av[1] - av[0] < _MAX_RANGE:
+            chars = [chr(c) for c in range(av[0], av[1] + 1)]
+        else:
+            return None  # negation, categories, ranges under IGNORECASE: unknown
+        for char in chars:
+            found = _keys_of(char, ignore_case)
+            if found is None:
+                return None
+            keys |= found
+    return keys
 
 
 def _danger(literal_sets: Iterable[tuple[str, ...]]) -> re.Pattern[str] | None:
