@@ -81,7 +81,7 @@ def test_marked_text_has_the_lines_of_the_walk(body: str) -> None:
 
 
 def test_marked_text_gives_up_on_pages_containing_the_marks() -> None:
-    html = f"<html><body><p>a {attribution._BLOCK_MARK} b</p></body></html>"
+    html = f"<html><body><p>a {attribution._MARK} b</p></body></html>"
     assert fast_lines(html) is None
     evidence = detect_attribution(
         html=html.replace("a ", "Originally published by Reuters. "),
@@ -343,3 +343,47 @@ def test_dispatch_covers_the_packs() -> None:
     # Most anchored patterns have known first characters (else the dispatch buys nothing).
     assert sum(len(b.anchored_by_first) > 0 for b in RULES._buckets if b.anchored) >= 20
     assert all(label.first is not None for label in RULES._labels)
+
+
+def reference_match(rules: RuleSet, text: str, position: str) -> str | None:
+    """The rule (ref) that removes a block, found as before the dispatch: every label rule,
+    then every bucket with its whole alternations, no prefilter."""
+    if not text or boilerplate._DATELINE.match(text):
+        return None
+    for lm in rules._labels:
+        if lm.rule.position != position or len(text) > lm.rule.max_chars:
+            continue
+        m = lm.regex.search(text)
+        value = m.group("value") if m is not None else None
+        if value is None or not value.strip():
+            continue
+        if lm.rule.field == "published" and boilerplate.parse_date_text(value) is None:
+            continue
+        return lm.rule.ref
+    for bucket in rules._buckets:
+        if bucket.position != position or len(text) > bucket.max_chars:
+            continue
+        found = bucket.anchored.match(text) if bucket.anchored is not None else None
+        if found is None and bucket.floating is not None:
+            found = bucket.floating.search(text)
+        if found is not None:
+            group = found.lastgroup
+            assert group is not None
+            return bucket.by_group[group].ref
+    return None
+
+
+@given(
+    st.sampled_from(_PHRASES),
+    st.sampled_from(_FIRSTS) | st.characters(),
+    st.sampled_from(["", " and more", ": x", " 2031", ", July 22, 2031"]),
+    st.sampled_from(boilerplate.POSITIONS),
+)
+@settings(max_examples=600, deadline=None)
+def test_match_is_the_undispatched_match(phrase: str, first: str, tail: str, position: str) -> None:
+    for raw in (phrase + tail, first + phrase[1:] + tail, first + phrase + tail):
+        text = boilerplate._normalise(raw)
+        hit = RULES._match(text, position)
+        assert (hit.rule.ref if hit is not None else None) == reference_match(
+            RULES, text, position
+        ), text

@@ -193,13 +193,13 @@ _SKIP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "math", "iframe", "object", "select",
      "textarea", "figure", "figcaption", "head"}
 )  # fmt: skip
-# Unicode noncharacters mark segment boundaries for _marked_lines; a page containing them is
-# walked the slow way.
-_BLOCK_MARK = "\ufdd0"
-_BREAK_MARK = "\ufdd1"
+# A Unicode noncharacter marks segment boundaries (around block elements, after ``<br>``) for
+# _marked_text; a page containing it is walked the slow way. One mark for both: a line ends at
+# the next mark, found with one ``str.find``.
+_MARK = "\ufdd0"
 # The body's own boundaries are the text's ends (and an HTML parser puts no body in a body).
 _INNER_BLOCK_TAGS = _BLOCK_TAGS - {"body"}
-_MARKS = re.compile(f"[{_BLOCK_MARK}{_BREAK_MARK}]")
+_MARKS = re.compile(_MARK)
 # Whitespace-free pieces of the hint lists, one of which any line with a credit contains.
 _CREDIT_STEMS = tuple(
     dict.fromkeys(
@@ -209,7 +209,7 @@ _CREDIT_STEMS = tuple(
     )
 )
 # How a line ending with a date or time (_DATE_AT_END) ends: a digit, perhaps "am" or "p.m.".
-_LINE_END_DATE = re.compile(rf"\d(?:\s*[aApP]\.?[mM]\.?)?\s*(?=[{_BLOCK_MARK}{_BREAK_MARK}]|\Z)")
+_LINE_END_DATE = re.compile(rf"\d(?:\s*[aApP]\.?[mM]\.?)?\s*(?={_MARK}|\Z)")
 _AUTHOR_METAS = frozenset(
     {"author", "byl", "dc.creator", "dcterms.creator", "parsely-author", "sailthru.author",
      "article:author"}
@@ -581,9 +581,8 @@ def _dom_evidence(ctx: _Context, body: LexborNode, html: str) -> list[Evidence]:
 
 
 def _marked_text(body: LexborNode) -> str | None:
-    """The text of :func:`_segments` with a mark between segments (``_BLOCK_MARK``) and at
-    ``<br>`` (``_BREAK_MARK``), whitespace as in the page; None when the page itself contains
-    a mark character.
+    """The text of :func:`_segments` with a mark (``_MARK``) between segments and at each
+    ``<br>``, whitespace as in the page; None when the page itself contains the mark.
 
     Skipped subtrees are dropped (in reverse document order: a node before its ancestors), a
     mark text node is put around every block element and after every ``<br>``, and the text
@@ -595,14 +594,14 @@ def _marked_text(body: LexborNode) -> str | None:
     for node in body.traverse():
         tag = node.tag
         if tag == "br":
-            node.insert_after(_BREAK_MARK)
+            node.insert_after(_MARK)
             marks += 1
         elif tag in _INNER_BLOCK_TAGS:
-            node.insert_before(_BLOCK_MARK)
-            node.insert_after(_BLOCK_MARK)
+            node.insert_before(_MARK)
+            node.insert_after(_MARK)
             marks += 2
     text = body.text(deep=True)
-    if text.count(_BLOCK_MARK) + text.count(_BREAK_MARK) != marks:
+    if text.count(_MARK) != marks:
         return None
     return text
 
@@ -632,12 +631,12 @@ def _credit_candidates(text: str) -> list[str]:
 
 
 def _line_start(text: str, index: int) -> int:
-    return max(text.rfind(_BLOCK_MARK, 0, index), text.rfind(_BREAK_MARK, 0, index)) + 1
+    return text.rfind(_MARK, 0, index) + 1
 
 
 def _line_end(text: str, index: int) -> int:
-    ends = [i for i in (text.find(_BLOCK_MARK, index), text.find(_BREAK_MARK, index)) if i >= 0]
-    return min(ends, default=len(text))
+    end = text.find(_MARK, index)
+    return end if end >= 0 else len(text)
 
 
 def _segments(root: LexborNode) -> Iterator[_Segment]:

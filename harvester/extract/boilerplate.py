@@ -269,11 +269,78 @@ class _Folded:
 
 
 @dataclass(frozen=True, kw_only=True)
+class _BucketIndex:
+    """The buckets of one position, in order, that may match a block with a given first key
+    (see :func:`_first_key`): those with floating patterns or an anchored alternation for it.
+    A block of unknown first key ("") tries them all."""
+
+    every: tuple[_Bucket, ...]
+    by_first: Mapping[str, tuple[_Bucket, ...]]
+    other: tuple[_Bucket, ...]
+
+    @classmethod
+    def of(cls, buckets: Sequence[_Bucket], position: str) -> _BucketIndex:
+        every = tuple(b for b in buckets if b.position == position)
+        keys = {key for b in every for key in b.anchored_by_first}
+
+        def may_match(key: str | None) -> tuple[_Bucket, ...]:
+            return tuple(b for b in every if b.floating is not None or _anchored_for(b, key))
+
+        return cls(
+            every=every,
+            by_first=MappingProxyType({key: may_match(key) for key in sorted(keys)}),
+            other=may_match(None),
+        )
+
+    def buckets(self, first: str) -> tuple[_Bucket, ...]:
+        return self.by_first.get(first, self.other) if first else self.every
+
+
+def _anchored_for(bucket: _Bucket, key: str | None) -> bool:
+    """True when ``bucket`` has an anchored alternation for blocks of first key ``key`` (None:
+    a key none of its patterns starts with)."""
+    if not bucket.anchored_by_first:
+        return bucket.anchored is not None
+    if key is None:
+        return bucket.anchored_other is not None
+    return bucket.anchored_by_first.get(key, bucket.anchored_other) is not None
+
+
+@dataclass(frozen=True, kw_only=True)
 class _LabelMatcher:
     rule: Rule
     regex: re.Pattern[str]
     # _first_key of every block the (start-anchored) pattern can match, or None: unknown.
     first: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _LabelIndex:
+    """The label rules of one position, in order, that may match a block with a given first
+    key (its ``first`` holds the key, or is unknown). A block of unknown first key ("") tries
+    them all."""
+
+    every: tuple[_LabelMatcher, ...]
+    by_first: Mapping[str, tuple[_LabelMatcher, ...]]
+    other: tuple[_LabelMatcher, ...]
+
+    @classmethod
+    def of(cls, labels: Sequence[_LabelMatcher], position: str) -> _LabelIndex:
+        every = tuple(lm for lm in labels if lm.rule.position == position)
+        keys = {key for lm in every for key in lm.first or ()}
+        return cls(
+            every=every,
+            by_first=MappingProxyType(
+                {
+                    key: tuple(lm for lm in every if lm.first is None or key in lm.first)
+                    for key in sorted(keys)
+                }
+            ),
+            other=tuple(lm for lm in every if lm.first is None),
+        )
+
+    def labels(self, first: str) -> tuple[_LabelMatcher, ...]:
+        return self.by_first.get(first, self.other) if first else self.every
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,7 +352,7 @@ class _Hit:
 class RuleSet:
     """Compiled boilerplate rules from one or more language packs."""
 
-    __slots__ = ("_buckets", "_danger", "_labels", "_rules")
+    __slots__ = ("_buckets", "_by_first", "_danger", "_labels", "_labels_by_first", "_rules")
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self._rules = tuple(rules)
@@ -304,6 +371,8 @@ class RuleSet:
             for r in self._rules
             if r.kind == "label"
         )
+        self._by_first = {p: _BucketIndex.of(self._buckets, p) for p in POSITIONS}
+        self._labels_by_first = {p: _LabelIndex.of(self._labels, p) for p in POSITIONS}
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -374,10 +443,8 @@ class RuleSet:
         size = len(text)
         folded = _Folded(text, self._danger) if self._danger is not None else None
         first = _first_key(text)
-        for lm in self._labels:
-            if lm.rule.position != position or size > lm.rule.max_chars:
-                continue
-            if first and lm.first is not None and first not in lm.first:
+        for lm in self._labels_by_first[position].labels(first):
+            if size > lm.rule.max_chars:
                 continue
             m = lm.regex.search(text)
             if m is None:
@@ -388,8 +455,8 @@ class RuleSet:
             if lm.rule.field == "published" and parse_date_text(value) is None:
                 continue
             return _Hit(rule=lm.rule, value=value)
-        for bucket in self._buckets:
-            if bucket.position != position or size > bucket.max_chars:
+        for bucket in self._by_first[position].buckets(first):
+            if size > bucket.max_chars:
                 continue
             rule = bucket.find(text, folded, first)
             if rule is not None:
