@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from harvester.extract import attribution, boilerplate, metadata
+from harvester.extract import attribution, boilerplate, content, metadata
 from harvester.extract.attribution import detect_attribution
 from harvester.extract.boilerplate import RuleSet
 from harvester.extract.metadata import read_metadata
@@ -387,3 +387,33 @@ def test_match_is_the_undispatched_match(phrase: str, first: str, tail: str, pos
         assert (hit.rule.ref if hit is not None else None) == reference_match(
             RULES, text, position
         ), text
+
+
+# --- markup checks -------------------------------------------------------------------------
+
+_MARKUP_PIECES = ["<a", "<b c", "</html", "</HTML>", "</Html>", ">", "x", " ", "<", "/", '"',
+                  "y" * 3999, " q=1" * 1000, "</html>\n", "<a" * 50]  # fmt: skip
+
+
+def reference_markup(html: str) -> tuple[str | None, int]:
+    """The two checks as separate passes: _LONG_TAG candidates, then str.find."""
+    hostile = None
+    for candidate in content._LONG_TAG.finditer(html):
+        if content._ATTRIBUTE_BOMB.match(html, candidate.start()):
+            hostile = content._HOSTILE
+            break
+    found = [i for i in (html.find("</html"), html.find("</HTML")) if i >= 0]
+    return hostile, min(found, default=-1)
+
+
+@given(st.lists(st.sampled_from(_MARKUP_PIECES), max_size=14).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_one_markup_scan_is_the_two_checks(html: str) -> None:
+    hostile, html_end = reference_markup(html)
+    scan = content._scan_markup(html)
+    assert scan.hostile == hostile
+    if hostile is None:
+        assert scan.html_end == html_end
+        assert content._without_stray_html_end(html, scan.html_end) == (
+            content._without_stray_html_end(html)
+        )
