@@ -417,3 +417,37 @@ def test_one_markup_scan_is_the_two_checks(html: str) -> None:
         assert content._without_stray_html_end(html, scan.html_end) == (
             content._without_stray_html_end(html)
         )
+
+
+@given(markup())
+@settings(max_examples=200, deadline=None)
+def test_anchor_texts_are_the_texts_of_the_links(body: str) -> None:
+    html = f'<html><body><a href="/x">{body}</a><a>{body}</a><a href="">  </a>{body}</body></html>'
+    tree = LexborHTMLParser(html)
+    expected = frozenset(t for a in tree.css("a[href]") if (t := metadata._text(a)))
+    assert metadata._anchor_texts(tree) == expected
+
+
+_LD_OBJECTS = [
+    {"@type": "ImageObject", "url": "https://cdn.example/x.jpg"},
+    {"@type": "NewsArticle", "publisher": {"name": "Reuters", "url": "https://www.reuters.com"}},
+    {"isBasedOn": "https://apnews.com/article/x"},
+    {"author": [{"name": "Jane Doe, Associated Press"}]},
+    {"sourceOrganization": {"name": "AFP", "url": "https://www.afp.com/"}},
+    {"@graph": [{"publisher": "AFP"}, {"breadcrumb": {"itemListElement": []}}]},
+]
+
+
+@given(st.lists(st.sampled_from(_LD_OBJECTS), max_size=6))
+@settings(max_examples=100, deadline=None)
+def test_json_ld_objects_without_the_keys_give_no_evidence(objects: list[object]) -> None:
+    ctx = attribution._context(REGISTRY, URL, {}, ())
+    every = [
+        evidence
+        for obj in attribution._jsonld_objects(objects)
+        for evidence in attribution._jsonld_evidence(ctx, obj)
+    ]
+    html = f'<script type="application/ld+json">{json.dumps(objects)}</script>'
+    tree = LexborHTMLParser(html)
+    head = metadata.read_head(tree)
+    assert list(attribution._head_evidence(ctx, tree, head)) == every

@@ -215,6 +215,8 @@ _AUTHOR_METAS = frozenset(
      "article:author"}
 )  # fmt: skip
 _ORIGINAL_METAS = frozenset({"original-source", "syndication-source"})
+# The JSON-LD keys _jsonld_evidence reads.
+_JSONLD_KEYS = frozenset({"isBasedOn", "isBasedOnUrl", "sourceOrganization", "publisher", "author"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,9 +248,18 @@ class _Context:
     self_keys: frozenset[str] = field(default=frozenset())
     # Per-call memo of credit scans: the same line is seen in ``blocks`` and in the DOM.
     credit_cache: dict[str, tuple[_Credit, ...]] = field(default_factory=dict, repr=False)
+    # Per-call memo of canonical() and outbound(), which are pure for one page: JSON-LD graphs,
+    # bylines and links name the same publisher, wire or site many times.
+    memo: dict[tuple[bool, str], str | None] = field(default_factory=dict, repr=False)
 
     def canonical(self, name: str) -> str | None:
         """The wire or configured outlet a printed name denotes, or None."""
+        key = (True, name)
+        if key not in self.memo:
+            self.memo[key] = self._canonical(name)
+        return self.memo[key]
+
+    def _canonical(self, name: str) -> str | None:
         wire = self.registry.resolve_written(name)
         if wire is not None:
             return wire.name
@@ -279,6 +290,12 @@ class _Context:
         """``href`` made absolute when it is an http(s) URL on another site, else None."""
         if not href:
             return None
+        key = (False, href)
+        if key not in self.memo:
+            self.memo[key] = self._outbound(href)
+        return self.memo[key]
+
+    def _outbound(self, href: str) -> str | None:
         href = href.strip()
         try:
             absolute = urljoin(self.url, href) if self.url else href
@@ -724,7 +741,9 @@ def _head_evidence(ctx: _Context, tree: LexborHTMLParser, head: HeadTags) -> Ite
         yield from _meta_evidence(ctx, attrs)
     for _, data in head.json_ld:
         for obj in _jsonld_objects(data):
-            yield from _jsonld_evidence(ctx, obj)
+            # most objects of a graph (images, breadcrumbs, offers) have none of the keys read
+            if not _JSONLD_KEYS.isdisjoint(obj):
+                yield from _jsonld_evidence(ctx, obj)
 
 
 def _canonical_evidence(ctx: _Context, tree: LexborHTMLParser) -> Iterator[Evidence]:
@@ -744,7 +763,7 @@ def _canonical_evidence(ctx: _Context, tree: LexborHTMLParser) -> Iterator[Evide
 def _meta_evidence(ctx: _Context, attrs: Mapping[str, str | None]) -> Iterator[Evidence]:
     key = (attrs.get("name") or attrs.get("property") or "").strip().lower()
     content = (attrs.get("content") or "").strip()
-    if not content:
+    if not content or (key not in _ORIGINAL_METAS and key not in _AUTHOR_METAS):
         return
     text = _clip(f'<meta name="{key}" content="{content}">')
     if key in _ORIGINAL_METAS:
