@@ -168,9 +168,13 @@ def test_prefilter_never_skips_a_match(text: str) -> None:
     text = boilerplate._normalise(text)
     assert RULES._danger is not None
     folded = boilerplate._Folded(text, RULES._danger)
+    at_once = boilerplate._Folded(text, RULES._danger, RULES._literals)
     for bucket in RULES._buckets:
         if bucket.floating is not None and not folded.may_contain(bucket.floating_literals):
             assert bucket.floating.search(text) is None, (text, bucket.kind)
+        # all literals looked for at once: the same answers
+        literals = bucket.floating_literals
+        assert at_once.may_contain(literals) == folded.may_contain(literals)
 
 
 def test_prefilter_is_off_for_partner_characters() -> None:
@@ -451,3 +455,29 @@ def test_json_ld_objects_without_the_keys_give_no_evidence(objects: list[object]
     tree = LexborHTMLParser(html)
     head = metadata.read_head(tree)
     assert list(attribution._head_evidence(ctx, tree, head)) == every
+
+
+_LINE_WORDS = ["By", "Jane Doe", "Reuters", "staff", "Staff", "ſtaff", "STAFF", "writers", "with",
+               "WITH", "wİth", "AFP", "and agencies", "(Reuters)", "(AP) -", "MOSCOW,", "July 22",
+               ") –", "-", "—", "(", ")", " ", "Associated Press", "said"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_LINE_WORDS), max_size=8).map(" ".join))
+@settings(max_examples=400, deadline=None)
+def test_byline_and_dateline_prefilters_skip_no_match(words: str) -> None:
+    # What each prefilter looks for is in every line its regex matches.
+    line = " ".join(words.split())
+    head = line[: attribution._DATELINE_HEAD]
+    if ")" in head and attribution._DATELINE.match(head):
+        assert attribution._DATELINE_END.search(head)
+    expected = []
+    if m := attribution._BY.fullmatch(line):
+        expected.append(("by", m.group("who")))
+    elif m := attribution._STAFF.fullmatch(line):
+        expected.append(("staff", m.group("who")))
+    elif m := attribution._WITH.fullmatch(line):
+        expected.append(("with", m.group("wire")))
+    if line.isascii() and expected and expected[0][0] == "staff":
+        assert " staff" in line.lower()
+    if line.isascii() and expected and expected[0][0] == "with":
+        assert "with " in line.lower()

@@ -74,6 +74,9 @@ _DATELINE = re.compile(
     rf"(?:{_STAMP}[ ,]+)?"
     rf"(?P<line>(?P<place>[^\W\d_][^()\n]{{0,80}}?[ ,]*)?\((?P<names>[^()\n]{{1,80}})\) ?{_DASH})"
 )
+# What every _DATELINE match contains (the close of its "(Name)" and the dash): a cheap search
+# before the costly match (a paragraph with a parenthesis is common, a dateline is not).
+_DATELINE_END = re.compile(rf"\) ?{_DASH}")
 _NAME_SEP = re.compile(r" ?(?:[/,;&+]| and | und | et | y | и ) ?", re.IGNORECASE)
 
 # Start of a line, or of a sentence / a footer item within one.
@@ -428,7 +431,7 @@ def _block_evidence(ctx: _Context, block: str) -> Iterator[Evidence]:
 
 def _dateline(ctx: _Context, raw: str) -> Iterator[Evidence]:
     head = _collapse(raw[: 2 * _DATELINE_HEAD])[:_DATELINE_HEAD]
-    m = _DATELINE.match(head) if ")" in head else None
+    m = _DATELINE.match(head) if ")" in head and _DATELINE_END.search(head) else None
     if m is None or not _looks_like_place(m.group("place") or ""):
         return
     for part in _NAME_SEP.split(m.group("names")):
@@ -450,16 +453,19 @@ def _looks_like_place(place: str) -> bool:
 
 
 def _byline(ctx: _Context, line: str) -> Iterator[Evidence]:
+    # The words _STAFF and _WITH need, looked for first in ASCII lines (where IGNORECASE is
+    # ASCII case folding; elsewhere "ſ" matches "s" and the regexes run).
+    low = line.lower() if line.isascii() else None
     if m := _BY.fullmatch(line):
         for name in _names_in(m.group("who")):
             wire = ctx.wire_name(name)
             if wire is not None and not ctx.is_self(wire):
                 yield Evidence(kind="author", text=_clip(line), source=wire)
-    elif m := _STAFF.fullmatch(line):
+    elif (low is None or " staff" in low) and (m := _STAFF.fullmatch(line)):
         wire = ctx.wire_name(m.group("who").strip())
         if wire is not None and not ctx.is_self(wire):
             yield Evidence(kind="author", text=_clip(line), source=wire)
-    elif m := _WITH.fullmatch(line):
+    elif (low is None or "with " in low) and (m := _WITH.fullmatch(line)):
         who = (m.group("who") or "").strip(" -–—")
         # "With AFP", "Staff and agencies with Reuters", "Global Research with RIA Novosti";
         # "In an interview with Reuters" is a headline about Reuters, not a byline.

@@ -252,20 +252,30 @@ class _Folded:
     case contains neither U+0307 nor any partner of a literal's characters (``danger``: never
     ASCII, see ``_required_literal``), a match implies the literal in it; other blocks are
     searched without the prefilter.
+
+    ``every``: the literals of all the buckets, looked for once (at the first question) so
+    that each bucket asks a set; a bucket's literals must be among them. Without it, each
+    question looks for its literals.
     """
 
-    __slots__ = ("_low", "_usable")
+    __slots__ = ("_every", "_low", "_present", "_usable")
 
-    def __init__(self, text: str, danger: re.Pattern[str]) -> None:
+    def __init__(self, text: str, danger: re.Pattern[str], every: Sequence[str] = ()) -> None:
         self._low = text.lower()
         self._usable = text.isascii() or danger.search(self._low) is None
+        self._every = every
+        self._present: frozenset[str] | None = None
 
     def may_contain(self, literals: tuple[str, ...] | None) -> bool:
         """False only when the block contains none of ``literals`` (None: no prefilter)."""
         if literals is None or not self._usable:
             return True
         low = self._low
-        return any(literal in low for literal in literals)
+        if not self._every:
+            return any(literal in low for literal in literals)
+        if self._present is None:
+            self._present = frozenset([literal for literal in self._every if literal in low])
+        return not self._present.isdisjoint(literals)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -352,12 +362,23 @@ class _Hit:
 class RuleSet:
     """Compiled boilerplate rules from one or more language packs."""
 
-    __slots__ = ("_buckets", "_by_first", "_danger", "_labels", "_labels_by_first", "_rules")
+    __slots__ = (
+        "_buckets",
+        "_by_first",
+        "_danger",
+        "_labels",
+        "_labels_by_first",
+        "_literals",
+        "_rules",
+    )
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self._rules = tuple(rules)
         self._buckets = _compile_buckets(self._rules)
         self._danger = _danger([b.floating_literals or () for b in self._buckets])
+        self._literals = tuple(
+            dict.fromkeys(lit for b in self._buckets for lit in b.floating_literals or ())
+        )
         self._labels = tuple(
             _LabelMatcher(
                 rule=r,
@@ -441,7 +462,7 @@ class RuleSet:
         if not text or _DATELINE.match(text):
             return None
         size = len(text)
-        folded = _Folded(text, self._danger) if self._danger is not None else None
+        folded = _Folded(text, self._danger, self._literals) if self._danger is not None else None
         first = _first_key(text)
         for lm in self._labels_by_first[position].labels(first):
             if size > lm.rule.max_chars:
