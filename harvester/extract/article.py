@@ -146,6 +146,7 @@ def extract_page(
         self_names=self_names,
         feed_source=hints.feed_source,
         tree=main.dom,
+        head=main.head,
     )
     cleaned = context.rules.clean(main.blocks)
     rejected = article_gate(cleaned.blocks, meta)

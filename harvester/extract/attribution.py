@@ -29,7 +29,6 @@ a line (the first 400 and last 300 characters), so a huge page stays linear.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvester.extract.domains import host_of, registrable_domain
+from harvester.extract.metadata import HeadTags, read_head
 from harvester.extract.wires import SHORT_ALIAS_MAX, WireRegistry, normalize_name
 from harvester.models import EVIDENCE_KINDS, Evidence
 
@@ -74,6 +74,9 @@ _DATELINE = re.compile(
     rf"(?:{_STAMP}[ ,]+)?"
     rf"(?P<line>(?P<place>[^\W\d_][^()\n]{{0,80}}?[ ,]*)?\((?P<names>[^()\n]{{1,80}})\) ?{_DASH})"
 )
+# What every _DATELINE match contains (the close of its "(Name)" and the dash): a cheap search
+# before the costly match (a paragraph with a parenthesis is common, a dateline is not).
+_DATELINE_END = re.compile(rf"\) ?{_DASH}")
 _NAME_SEP = re.compile(r" ?(?:[/,;&+]| and | und | et | y | и ) ?", re.IGNORECASE)
 
 # Start of a line, or of a sentence / a footer item within one.
@@ -193,13 +196,13 @@ _SKIP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "math", "iframe", "object", "select",
      "textarea", "figure", "figcaption", "head"}
 )  # fmt: skip
-# Unicode noncharacters mark segment boundaries for _marked_lines; a page containing them is
-# walked the slow way.
-_BLOCK_MARK = "\ufdd0"
-_BREAK_MARK = "\ufdd1"
+# A Unicode noncharacter marks segment boundaries (around block elements, after ``<br>``) for
+# _marked_text; a page containing it is walked the slow way. One mark for both: a line ends at
+# the next mark, found with one ``str.find``.
+_MARK = "\ufdd0"
 # The body's own boundaries are the text's ends (and an HTML parser puts no body in a body).
 _INNER_BLOCK_TAGS = _BLOCK_TAGS - {"body"}
-_MARKS = re.compile(f"[{_BLOCK_MARK}{_BREAK_MARK}]")
+_MARKS = re.compile(_MARK)
 # Whitespace-free pieces of the hint lists, one of which any line with a credit contains.
 _CREDIT_STEMS = tuple(
     dict.fromkeys(
@@ -209,12 +212,14 @@ _CREDIT_STEMS = tuple(
     )
 )
 # How a line ending with a date or time (_DATE_AT_END) ends: a digit, perhaps "am" or "p.m.".
-_LINE_END_DATE = re.compile(rf"\d(?:\s*[aApP]\.?[mM]\.?)?\s*(?=[{_BLOCK_MARK}{_BREAK_MARK}]|\Z)")
+_LINE_END_DATE = re.compile(rf"\d(?:\s*[aApP]\.?[mM]\.?)?\s*(?={_MARK}|\Z)")
 _AUTHOR_METAS = frozenset(
     {"author", "byl", "dc.creator", "dcterms.creator", "parsely-author", "sailthru.author",
      "article:author"}
 )  # fmt: skip
 _ORIGINAL_METAS = frozenset({"original-source", "syndication-source"})
+# The JSON-LD keys _jsonld_evidence reads.
+_JSONLD_KEYS = frozenset({"isBasedOn", "isBasedOnUrl", "sourceOrganization", "publisher", "author"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,9 +251,18 @@ class _Context:
     self_keys: frozenset[str] = field(default=frozenset())
     # Per-call memo of credit scans: the same line is seen in ``blocks`` and in the DOM.
     credit_cache: dict[str, tuple[_Credit, ...]] = field(default_factory=dict, repr=False)
+    # Per-call memo of canonical() and outbound(), which are pure for one page: JSON-LD graphs,
+    # bylines and links name the same publisher, wire or site many times.
+    memo: dict[tuple[bool, str], str | None] = field(default_factory=dict, repr=False)
 
     def canonical(self, name: str) -> str | None:
         """The wire or configured outlet a printed name denotes, or None."""
+        key = (True, name)
+        if key not in self.memo:
+            self.memo[key] = self._canonical(name)
+        return self.memo[key]
+
+    def _canonical(self, name: str) -> str | None:
         wire = self.registry.resolve_written(name)
         if wire is not None:
             return wire.name
@@ -279,6 +293,12 @@ class _Context:
         """``href`` made absolute when it is an http(s) URL on another site, else None."""
         if not href:
             return None
+        key = (False, href)
+        if key not in self.memo:
+            self.memo[key] = self._outbound(href)
+        return self.memo[key]
+
+    def _outbound(self, href: str) -> str | None:
         href = href.strip()
         try:
             absolute = urljoin(self.url, href) if self.url else href
@@ -308,6 +328,7 @@ def detect_attribution(
     self_names: Collection[str] = (),
     feed_source: tuple[str | None, str | None] | None = None,
     tree: LexborHTMLParser | None = None,
+    head: HeadTags | None = None,
 ) -> tuple[Evidence, ...]:
     """Attribution evidence on one page, strongest first, deduplicated (see module docstring).
 
@@ -315,7 +336,8 @@ def detect_attribution(
     lower-cased outlet name or alias to the configured outlet's name; ``self_names`` are the
     page's own outlet names; ``feed_source`` is the ``(name, url)`` of the feed item's source;
     ``tree`` is ``html`` already parsed, which saves a parse: this call MODIFIES it (it marks
-    block boundaries and drops scripts in the body), so pass a clone to keep using it.
+    block boundaries and drops scripts in the body), so pass a clone to keep using it;
+    ``head`` is :func:`~harvester.extract.metadata.read_head` of ``tree`` before that.
     """
     ctx = _context(registry, url, outlet_names or {}, self_names)
     found: list[Evidence] = []
@@ -323,7 +345,7 @@ def detect_attribution(
         found.extend(_block_evidence(ctx, block))
     if tree is None:
         tree = LexborHTMLParser(html)
-    found.extend(_head_evidence(ctx, tree))
+    found.extend(_head_evidence(ctx, tree, read_head(tree) if head is None else head))
     if tree.body is not None:
         found.extend(_dom_evidence(ctx, tree.body, html))
     if feed_source is not None:
@@ -409,7 +431,7 @@ def _block_evidence(ctx: _Context, block: str) -> Iterator[Evidence]:
 
 def _dateline(ctx: _Context, raw: str) -> Iterator[Evidence]:
     head = _collapse(raw[: 2 * _DATELINE_HEAD])[:_DATELINE_HEAD]
-    m = _DATELINE.match(head) if ")" in head else None
+    m = _DATELINE.match(head) if ")" in head and _DATELINE_END.search(head) else None
     if m is None or not _looks_like_place(m.group("place") or ""):
         return
     for part in _NAME_SEP.split(m.group("names")):
@@ -431,16 +453,19 @@ def _looks_like_place(place: str) -> bool:
 
 
 def _byline(ctx: _Context, line: str) -> Iterator[Evidence]:
+    # The words _STAFF and _WITH need, looked for first in ASCII lines (where IGNORECASE is
+    # ASCII case folding; elsewhere "ſ" matches "s" and the regexes run).
+    low = line.lower() if line.isascii() else None
     if m := _BY.fullmatch(line):
         for name in _names_in(m.group("who")):
             wire = ctx.wire_name(name)
             if wire is not None and not ctx.is_self(wire):
                 yield Evidence(kind="author", text=_clip(line), source=wire)
-    elif m := _STAFF.fullmatch(line):
+    elif (low is None or " staff" in low) and (m := _STAFF.fullmatch(line)):
         wire = ctx.wire_name(m.group("who").strip())
         if wire is not None and not ctx.is_self(wire):
             yield Evidence(kind="author", text=_clip(line), source=wire)
-    elif m := _WITH.fullmatch(line):
+    elif (low is None or "with " in low) and (m := _WITH.fullmatch(line)):
         who = (m.group("who") or "").strip(" -–—")
         # "With AFP", "Staff and agencies with Reuters", "Global Research with RIA Novosti";
         # "In an interview with Reuters" is a headline about Reuters, not a byline.
@@ -579,9 +604,8 @@ def _dom_evidence(ctx: _Context, body: LexborNode, html: str) -> list[Evidence]:
 
 
 def _marked_text(body: LexborNode) -> str | None:
-    """The text of :func:`_segments` with a mark between segments (``_BLOCK_MARK``) and at
-    ``<br>`` (``_BREAK_MARK``), whitespace as in the page; None when the page itself contains
-    a mark character.
+    """The text of :func:`_segments` with a mark (``_MARK``) between segments and at each
+    ``<br>``, whitespace as in the page; None when the page itself contains the mark.
 
     Skipped subtrees are dropped (in reverse document order: a node before its ancestors), a
     mark text node is put around every block element and after every ``<br>``, and the text
@@ -593,14 +617,14 @@ def _marked_text(body: LexborNode) -> str | None:
     for node in body.traverse():
         tag = node.tag
         if tag == "br":
-            node.insert_after(_BREAK_MARK)
+            node.insert_after(_MARK)
             marks += 1
         elif tag in _INNER_BLOCK_TAGS:
-            node.insert_before(_BLOCK_MARK)
-            node.insert_after(_BLOCK_MARK)
+            node.insert_before(_MARK)
+            node.insert_after(_MARK)
             marks += 2
     text = body.text(deep=True)
-    if text.count(_BLOCK_MARK) + text.count(_BREAK_MARK) != marks:
+    if text.count(_MARK) != marks:
         return None
     return text
 
@@ -630,12 +654,12 @@ def _credit_candidates(text: str) -> list[str]:
 
 
 def _line_start(text: str, index: int) -> int:
-    return max(text.rfind(_BLOCK_MARK, 0, index), text.rfind(_BREAK_MARK, 0, index)) + 1
+    return text.rfind(_MARK, 0, index) + 1
 
 
 def _line_end(text: str, index: int) -> int:
-    ends = [i for i in (text.find(_BLOCK_MARK, index), text.find(_BREAK_MARK, index)) if i >= 0]
-    return min(ends, default=len(text))
+    end = text.find(_MARK, index)
+    return end if end >= 0 else len(text)
 
 
 def _segments(root: LexborNode) -> Iterator[_Segment]:
@@ -717,17 +741,15 @@ def _credit_link(ctx: _Context, credit: _Credit, links: Sequence[tuple[str, str]
     return None
 
 
-def _head_evidence(ctx: _Context, tree: LexborHTMLParser) -> Iterator[Evidence]:
+def _head_evidence(ctx: _Context, tree: LexborHTMLParser, head: HeadTags) -> Iterator[Evidence]:
     yield from _canonical_evidence(ctx, tree)
-    for node in tree.css("meta"):
-        yield from _meta_evidence(ctx, node)
-    for script in tree.css('script[type="application/ld+json" i]'):
-        try:
-            data = json.loads(script.text(deep=True) or "")
-        except (ValueError, RecursionError):
-            continue  # malformed JSON-LD is common and says nothing
+    for attrs in head.metas:
+        yield from _meta_evidence(ctx, attrs)
+    for _, data in head.json_ld:
         for obj in _jsonld_objects(data):
-            yield from _jsonld_evidence(ctx, obj)
+            # most objects of a graph (images, breadcrumbs, offers) have none of the keys read
+            if not _JSONLD_KEYS.isdisjoint(obj):
+                yield from _jsonld_evidence(ctx, obj)
 
 
 def _canonical_evidence(ctx: _Context, tree: LexborHTMLParser) -> Iterator[Evidence]:
@@ -744,11 +766,10 @@ def _canonical_evidence(ctx: _Context, tree: LexborHTMLParser) -> Iterator[Evide
         return  # only the first canonical counts, as for search engines
 
 
-def _meta_evidence(ctx: _Context, node: LexborNode) -> Iterator[Evidence]:
-    attrs = node.attributes
+def _meta_evidence(ctx: _Context, attrs: Mapping[str, str | None]) -> Iterator[Evidence]:
     key = (attrs.get("name") or attrs.get("property") or "").strip().lower()
     content = (attrs.get("content") or "").strip()
-    if not content:
+    if not content or (key not in _ORIGINAL_METAS and key not in _AUTHOR_METAS):
         return
     text = _clip(f'<meta name="{key}" content="{content}">')
     if key in _ORIGINAL_METAS:

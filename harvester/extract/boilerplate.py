@@ -78,7 +78,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -211,9 +211,21 @@ class _Bucket:
     # One literal per floating pattern that any match of it contains, lower-cased, or None
     # when a pattern has none: a block containing none of them cannot match (see _Folded).
     floating_literals: tuple[str, ...] | None = None
+    # The anchored alternatives that can match a block starting with a character whose lower
+    # case is the key (in order; None: none can), and those for other keys (see _first_keys).
+    # Empty when the patterns' first characters are unknown.
+    anchored_by_first: Mapping[str, re.Pattern[str] | None] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    anchored_other: re.Pattern[str] | None = None
 
-    def find(self, text: str, folded: _Folded | None = None) -> Rule | None:
-        m = self.anchored.match(text) if self.anchored is not None else None
+    def find(self, text: str, folded: _Folded | None = None, first: str = "") -> Rule | None:
+        """The rule whose pattern matches ``text`` first, or None; ``first`` is
+        :func:`_first_key` of ``text`` ("" when unknown: every anchored pattern is tried)."""
+        anchored = self.anchored
+        if first and self.anchored_by_first:
+            anchored = self.anchored_by_first.get(first, self.anchored_other)
+        m = anchored.match(text) if anchored is not None else None
         if (
             m is None
             and self.floating is not None
@@ -240,26 +252,105 @@ class _Folded:
     case contains neither U+0307 nor any partner of a literal's characters (``danger``: never
     ASCII, see ``_required_literal``), a match implies the literal in it; other blocks are
     searched without the prefilter.
+
+    ``every``: the literals of all the buckets, looked for once (at the first question) so
+    that each bucket asks a set; a bucket's literals must be among them. Without it, each
+    question looks for its literals.
     """
 
-    __slots__ = ("_low", "_usable")
+    __slots__ = ("_every", "_low", "_present", "_usable")
 
-    def __init__(self, text: str, danger: re.Pattern[str]) -> None:
+    def __init__(self, text: str, danger: re.Pattern[str], every: Sequence[str] = ()) -> None:
         self._low = text.lower()
         self._usable = text.isascii() or danger.search(self._low) is None
+        self._every = every
+        self._present: frozenset[str] | None = None
 
     def may_contain(self, literals: tuple[str, ...] | None) -> bool:
         """False only when the block contains none of ``literals`` (None: no prefilter)."""
         if literals is None or not self._usable:
             return True
         low = self._low
-        return any(literal in low for literal in literals)
+        if not self._every:
+            return any(literal in low for literal in literals)
+        if self._present is None:
+            self._present = frozenset([literal for literal in self._every if literal in low])
+        return not self._present.isdisjoint(literals)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _BucketIndex:
+    """The buckets of one position, in order, that may match a block with a given first key
+    (see :func:`_first_key`): those with floating patterns or an anchored alternation for it.
+    A block of unknown first key ("") tries them all."""
+
+    every: tuple[_Bucket, ...]
+    by_first: Mapping[str, tuple[_Bucket, ...]]
+    other: tuple[_Bucket, ...]
+
+    @classmethod
+    def of(cls, buckets: Sequence[_Bucket], position: str) -> _BucketIndex:
+        every = tuple(b for b in buckets if b.position == position)
+        keys = {key for b in every for key in b.anchored_by_first}
+
+        def may_match(key: str | None) -> tuple[_Bucket, ...]:
+            return tuple(b for b in every if b.floating is not None or _anchored_for(b, key))
+
+        return cls(
+            every=every,
+            by_first=MappingProxyType({key: may_match(key) for key in sorted(keys)}),
+            other=may_match(None),
+        )
+
+    def buckets(self, first: str) -> tuple[_Bucket, ...]:
+        return self.by_first.get(first, self.other) if first else self.every
+
+
+def _anchored_for(bucket: _Bucket, key: str | None) -> bool:
+    """True when ``bucket`` has an anchored alternation for blocks of first key ``key`` (None:
+    a key none of its patterns starts with)."""
+    if not bucket.anchored_by_first:
+        return bucket.anchored is not None
+    if key is None:
+        return bucket.anchored_other is not None
+    return bucket.anchored_by_first.get(key, bucket.anchored_other) is not None
 
 
 @dataclass(frozen=True, kw_only=True)
 class _LabelMatcher:
     rule: Rule
     regex: re.Pattern[str]
+    # _first_key of every block the (start-anchored) pattern can match, or None: unknown.
+    first: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _LabelIndex:
+    """The label rules of one position, in order, that may match a block with a given first
+    key (its ``first`` holds the key, or is unknown). A block of unknown first key ("") tries
+    them all."""
+
+    every: tuple[_LabelMatcher, ...]
+    by_first: Mapping[str, tuple[_LabelMatcher, ...]]
+    other: tuple[_LabelMatcher, ...]
+
+    @classmethod
+    def of(cls, labels: Sequence[_LabelMatcher], position: str) -> _LabelIndex:
+        every = tuple(lm for lm in labels if lm.rule.position == position)
+        keys = {key for lm in every for key in lm.first or ()}
+        return cls(
+            every=every,
+            by_first=MappingProxyType(
+                {
+                    key: tuple(lm for lm in every if lm.first is None or key in lm.first)
+                    for key in sorted(keys)
+                }
+            ),
+            other=tuple(lm for lm in every if lm.first is None),
+        )
+
+    def labels(self, first: str) -> tuple[_LabelMatcher, ...]:
+        return self.by_first.get(first, self.other) if first else self.every
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,17 +362,38 @@ class _Hit:
 class RuleSet:
     """Compiled boilerplate rules from one or more language packs."""
 
-    __slots__ = ("_buckets", "_danger", "_labels", "_rules")
+    __slots__ = (
+        "_buckets",
+        "_by_first",
+        "_danger",
+        "_labels",
+        "_labels_by_first",
+        "_literals",
+        "_rules",
+    )
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self._rules = tuple(rules)
         self._buckets = _compile_buckets(self._rules)
         self._danger = _danger([b.floating_literals or () for b in self._buckets])
+        self._literals = tuple(
+            dict.fromkeys(lit for b in self._buckets for lit in b.floating_literals or ())
+        )
         self._labels = tuple(
-            _LabelMatcher(rule=r, regex=re.compile(r.patterns[0], re.IGNORECASE))
+            _LabelMatcher(
+                rule=r,
+                regex=re.compile(r.patterns[0], re.IGNORECASE),
+                first=(
+                    None
+                    if _strip_start_anchor(r.patterns[0]) is None
+                    else _first_keys(r.patterns[0])
+                ),
+            )
             for r in self._rules
             if r.kind == "label"
         )
+        self._by_first = {p: _BucketIndex.of(self._buckets, p) for p in POSITIONS}
+        self._labels_by_first = {p: _LabelIndex.of(self._labels, p) for p in POSITIONS}
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -350,9 +462,10 @@ class RuleSet:
         if not text or _DATELINE.match(text):
             return None
         size = len(text)
-        folded = _Folded(text, self._danger) if self._danger is not None else None
-        for lm in self._labels:
-            if lm.rule.position != position or size > lm.rule.max_chars:
+        folded = _Folded(text, self._danger, self._literals) if self._danger is not None else None
+        first = _first_key(text)
+        for lm in self._labels_by_first[position].labels(first):
+            if size > lm.rule.max_chars:
                 continue
             m = lm.regex.search(text)
             if m is None:
@@ -363,10 +476,10 @@ class RuleSet:
             if lm.rule.field == "published" and parse_date_text(value) is None:
                 continue
             return _Hit(rule=lm.rule, value=value)
-        for bucket in self._buckets:
-            if bucket.position != position or size > bucket.max_chars:
+        for bucket in self._by_first[position].buckets(first):
+            if size > bucket.max_chars:
                 continue
-            rule = bucket.find(text, folded)
+            rule = bucket.find(text, folded, first)
             if rule is not None:
                 return _Hit(rule=rule)
         return None
@@ -576,6 +689,7 @@ def _compile_buckets(rules: Sequence[Rule]) -> tuple[_Bucket, ...]:
     counter = 0
     for (kind_index, position, max_chars), members in sorted(groups.items()):
         anchored: list[str] = []
+        anchored_keys: list[frozenset[str] | None] = []
         floating: list[str] = []
         literals: list[str | None] = []
         by_group: dict[str, Rule] = {}
@@ -590,6 +704,7 @@ def _compile_buckets(rules: Sequence[Rule]) -> tuple[_Bucket, ...]:
                     literals.append(_required_literal(pattern))
                 else:
                     anchored.append(f"(?P<{group}>{rest})")
+                    anchored_keys.append(_first_keys(rest))
         buckets.append(
             _Bucket(
                 kind=BOILERPLATE_KINDS[kind_index],
@@ -599,6 +714,7 @@ def _compile_buckets(rules: Sequence[Rule]) -> tuple[_Bucket, ...]:
                 floating=re.compile("|".join(floating), re.IGNORECASE) if floating else None,
                 by_group=MappingProxyType(by_group),
                 floating_literals=_all_or_none(literals),
+                **_dispatch(anchored, anchored_keys),
             )
         )
     return tuple(buckets)
@@ -608,6 +724,37 @@ def _all_or_none(literals: Sequence[str | None]) -> tuple[str, ...] | None:
     if not literals or any(literal is None for literal in literals):
         return None
     return tuple(literal for literal in literals if literal is not None)
+
+
+def _dispatch(alternatives: Sequence[str], keys: Sequence[frozenset[str] | None]) -> dict[str, Any]:
+    """``anchored_by_first`` and ``anchored_other`` of a bucket (see :class:`_Bucket`): per
+    first key, the alternatives (in order) that can start with it or whose start is unknown;
+    one regex per distinct set of alternatives. Empty without ``re``'s parser or partners."""
+    if not alternatives or not _CASE_PARTNERS or _RE_PARSER is None:
+        return {}
+    compiled: dict[tuple[int, ...], re.Pattern[str] | None] = {}
+
+    def regex(key: str | None) -> re.Pattern[str] | None:
+        chosen = tuple(
+            i for i, first in enumerate(keys) if first is None or (key is not None and key in first)
+        )
+        if chosen not in compiled:
+            joined = "|".join(alternatives[i] for i in chosen)
+            compiled[chosen] = re.compile(joined, re.IGNORECASE) if chosen else None
+        return compiled[chosen]
+
+    every = sorted({key for first in keys if first is not None for key in first})
+    return {
+        "anchored_by_first": MappingProxyType({key: regex(key) for key in every}),
+        "anchored_other": regex(None),
+    }
+
+
+def _first_key(text: str) -> str:
+    """The lower case of ``text``'s first character, or "" when it is not one character
+    (``İ``: ``re`` lower-cases it to ``i``, ``str.lower`` to two characters)."""
+    key = text[:1].lower()
+    return key if len(key) == 1 else ""
 
 
 def _case_partners() -> Mapping[str, str]:
@@ -621,6 +768,121 @@ def _case_partners() -> Mapping[str, str]:
 
 
 _CASE_PARTNERS = _case_partners()
+
+
+def _re_parser() -> Any:
+    """``re``'s pattern parser (``re._parser``, CPython 3.11+), or None when unknown, which
+    disables the first-character dispatch."""
+    try:
+        return importlib.import_module("re._parser")
+    except ImportError:
+        return None
+
+
+_RE_PARSER = _re_parser()
+# Ranges in a character class are expanded up to this many characters, else unknown.
+_MAX_RANGE = 512
+
+
+def _keys_of(char: str, ignore_case: bool) -> set[str] | None:
+    """The ``_first_key`` values of the characters ``char`` matches, or None when unknown.
+
+    Under IGNORECASE ``re`` matches a text character whose simple lower case is ``char``'s or
+    one of its extra-case partners (``_Folded``); otherwise only ``char`` itself.
+    """
+    low = char.lower()
+    if len(low) != 1:
+        return None
+    return {low, *_CASE_PARTNERS.get(low, "")} if ignore_case else {low}
+
+
+def _first_keys(pattern: str) -> frozenset[str] | None:
+    """Every ``_first_key`` of a text that ``pattern`` (compiled with IGNORECASE) can match
+    at offset 0, or None when unknown (a class, a category, ``.``, a pattern that can match
+    the empty string, an unknown engine).
+
+    A conservative walk of ``re``'s parse of the pattern: zero-width assertions are skipped
+    (which only adds keys), groups, alternations and repeats are followed, scoped flags
+    (``(?-i:...)``) are tracked.
+    """
+    if _RE_PARSER is None or not _CASE_PARTNERS:
+        return None
+    try:
+        parsed = _RE_PARSER.parse(pattern, re.IGNORECASE)
+    # an engine whose parser differs from the one this walk was written for: no dispatch
+    except Exception:  # noqa: BLE001
+        return None
+    try:
+        keys, can_be_empty = _first_of(list(parsed), ignore_case=True)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return frozenset(keys) if keys is not None and not can_be_empty else None
+
+
+def _first_of(items: Sequence[Any], *, ignore_case: bool) -> tuple[set[str] | None, bool]:
+    """(first keys or None for unknown, whether the sequence can match the empty string)."""
+    keys: set[str] = set()
+    for op, av in items:
+        name = str(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue  # zero-width: the next item starts the match
+        if name == "LITERAL":
+            found = _keys_of(chr(av), ignore_case)
+            return (None if found is None else keys | found), False
+        if name == "IN":
+            found = _class_keys(av, ignore_case)
+            return (None if found is None else keys | found), False
+        inner, empty = _first_of_compound(name, av, ignore_case)
+        if inner is None:
+            return None, False
+        keys |= inner
+        if not empty:
+            return keys, False
+    return keys, True
+
+
+def _first_of_compound(name: str, av: Any, ignore_case: bool) -> tuple[set[str] | None, bool]:
+    """:func:`_first_of` of a group, an alternation or a repeat (None: anything else)."""
+    if name == "SUBPATTERN":
+        _, add_flags, del_flags, sub = av
+        scoped = bool(add_flags & re.IGNORECASE) or (ignore_case and not del_flags & re.IGNORECASE)
+        return _first_of(list(sub), ignore_case=scoped)
+    if name == "ATOMIC_GROUP":
+        return _first_of(list(av), ignore_case=ignore_case)
+    if name == "BRANCH":
+        keys: set[str] = set()
+        empty = False
+        for alternative in av[1]:
+            found, alt_empty = _first_of(list(alternative), ignore_case=ignore_case)
+            if found is None:
+                return None, False
+            keys |= found
+            empty = empty or alt_empty
+        return keys, empty
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, _, sub = av
+        found, empty = _first_of(list(sub), ignore_case=ignore_case)
+        return found, empty or low == 0
+    return None, False
+
+
+def _class_keys(items: Sequence[Any], ignore_case: bool) -> set[str] | None:
+    """The first keys of a character class of literals (and, outside IGNORECASE, ranges)."""
+    keys: set[str] = set()
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL":
+            chars = [chr(av)]
+        elif name == "RANGE" and not ignore_case and av[1] - av[0] < _MAX_RANGE:
+            chars = [chr(c) for c in range(av[0], av[1] + 1)]
+        else:
+            return None  # negation, categories, ranges under IGNORECASE: unknown
+        for char in chars:
+            found = _keys_of(char, ignore_case)
+            if found is None:
+                return None
+            keys |= found
+    return keys
 
 
 def _danger(literal_sets: Iterable[tuple[str, ...]]) -> re.Pattern[str] | None:

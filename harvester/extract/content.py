@@ -14,7 +14,7 @@ import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 from trafilatura.settings import Document
 
-from harvester.extract.metadata import PageMeta, read_metadata
+from harvester.extract.metadata import HeadTags, PageMeta, read_head, read_metadata
 from harvester.models import Rejected
 
 __all__ = [
@@ -67,6 +67,11 @@ MAX_ATTRIBUTES = 2000
 _LONG_TAG = re.compile(rf"<[A-Za-z][^>]{{{2 * MAX_ATTRIBUTES},}}")
 _ATTRIBUTE = r"""\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
 _ATTRIBUTE_BOMB = re.compile(rf"<[A-Za-z][^\s/>]*(?:{_ATTRIBUTE}){{{MAX_ATTRIBUTES + 1}}}")
+_HOSTILE = f"hostile markup: an element with more than {MAX_ATTRIBUTES} attributes"
+# One search for both checks of extract_main: a _LONG_TAG candidate (looked ahead, at most
+# as far as _LONG_TAG's minimum: no longer a scan than _LONG_TAG's own), or the start of an
+# html end tag.
+_MARKUP_SCAN = re.compile(rf"<(?:(?=[A-Za-z][^>]{{{2 * MAX_ATTRIBUTES}}})|/html|/HTML)")
 
 
 def is_html(content_type: str | None, content: bytes) -> bool:
@@ -144,35 +149,75 @@ def decode_html(content: bytes, content_type: str | None = None) -> str:
 
 
 def hostile_markup(html: str) -> str | None:
-    """Why ``html`` is built to stall an HTML parser, or None (a linear scan, ~0.3 ms for a
+    """Why ``html`` is built to stall an HTML parser, or None (a linear scan, ~0.2 ms for a
     typical news page).
 
     Deep nesting is left to lxml (which stops at depth 256, so such a page has no main text)
     and to the ``[extract] budget``, which also catches what this cheap check misses.
     """
-    for candidate in _LONG_TAG.finditer(html):
-        if _ATTRIBUTE_BOMB.match(html, candidate.start()):
-            return f"hostile markup: an element with more than {MAX_ATTRIBUTES} attributes"
-    return None
+    return _scan_markup(html).hostile
 
 
-def _without_stray_html_end(html: str) -> str:
+@dataclass(frozen=True, kw_only=True)
+class _MarkupScan:
+    """What one pass over the markup found: why it is hostile (or None), and where the first
+    ``</html`` or ``</HTML`` starts (-1: nowhere)."""
+
+    hostile: str | None
+    html_end: int
+
+
+def _scan_markup(html: str) -> _MarkupScan:
+    """:func:`hostile_markup` and the first html end tag, in one regex search over the ``<``s.
+
+    The candidates are those of ``_LONG_TAG`` (which consumes a candidate's run up to the
+    next ``>``, so a ``<`` inside it starts no other): the search goes on after the run. An
+    end tag inside a run is looked for with ``str.find`` there, as the whole-text ``find``
+    of :func:`_without_stray_html_end` sees it.
+    """
+    html_end = -1
+    pos = 0
+    while (m := _MARKUP_SCAN.search(html, pos)) is not None:
+        start = m.start()
+        if m.end() - start > 1:  # "</html" or "</HTML"
+            if html_end < 0:
+                html_end = start
+            pos = m.end()
+            continue
+        close = html.find(">", start)
+        pos = close if close >= 0 else len(html)
+        if html_end < 0:
+            inside = [i for i in (html.find("</html", start, pos), html.find("</HTML", start, pos))]
+            html_end = min((i for i in inside if i >= 0), default=-1)
+        if _ATTRIBUTE_BOMB.match(html, start):
+            return _MarkupScan(hostile=_HOSTILE, html_end=html_end)
+    return _MarkupScan(hostile=None, html_end=html_end)
+
+
+def _without_stray_html_end(html: str, html_end: int | None = None) -> str:
     """``html`` minus its ``</html>`` end tags when one is followed by more than whitespace
-    (libxml2 would drop what follows; a lone final ``</html>`` is left alone, unscanned)."""
-    found = [i for i in (html.find("</html"), html.find("</HTML")) if i >= 0]
-    if not found or not html[min(found) :].partition(">")[2].strip():
+    (libxml2 would drop what follows; a lone final ``</html>`` is left alone, unscanned).
+
+    ``html_end``: where the first ``</html`` or ``</HTML`` starts (-1: nowhere), when known.
+    """
+    if html_end is None:
+        found = [i for i in (html.find("</html"), html.find("</HTML")) if i >= 0]
+        html_end = min(found, default=-1)
+    if html_end < 0 or not html[html_end:].partition(">")[2].strip():
         return html
     return _HTML_END_TAG.sub("", html)
 
 
 @dataclass(frozen=True, kw_only=True)
 class MainText:
-    """The main-text blocks of a page (before any cleaning), its metadata, and its DOM (the
-    lexbor parse the metadata came from, for later read-only passes: one parse per page)."""
+    """The main-text blocks of a page (before any cleaning), its metadata, its DOM (the lexbor
+    parse the metadata came from, for later read-only passes: one parse per page) and the
+    head tags read from it (for attribution)."""
 
     blocks: tuple[str, ...]
     meta: PageMeta
     dom: LexborHTMLParser | None = field(default=None, repr=False, compare=False)
+    head: HeadTags | None = field(default=None, repr=False, compare=False)
 
 
 def _blocks(text: str) -> tuple[str, ...]:
@@ -189,12 +234,12 @@ def extract_main(html: str, *, url: str) -> MainText | Rejected:
     before any parse; ``</html>`` end tags are dropped for trafilatura's parser, which would
     lose whatever follows a stray one.
     """
-    hostile = hostile_markup(html)
-    if hostile is not None:
-        return Rejected(reason=hostile)
+    scan = _scan_markup(html)
+    if scan.hostile is not None:
+        return Rejected(reason=scan.hostile)
     try:
         doc = trafilatura.bare_extraction(
-            _without_stray_html_end(html),
+            _without_stray_html_end(html, scan.html_end),
             url=url,
             with_metadata=False,
             include_comments=False,
@@ -211,11 +256,12 @@ def extract_main(html: str, *, url: str) -> MainText | Rejected:
     # Metadata only for pages with text: its parse would be wasted on the rest (and a page
     # nested 50,000 deep, which lxml gives up on, costs lexbor seconds).
     dom = LexborHTMLParser(html)
-    meta = read_metadata(html, url=url, tree=dom)
+    head = read_head(dom)
+    meta = read_metadata(html, url=url, tree=dom, head=head)
     blocks = _blocks(doc.text)
     if blocks and meta.title and " ".join(meta.title.split()) == blocks[0]:
         blocks = blocks[1:]
-    return MainText(blocks=blocks, meta=meta, dom=dom)
+    return MainText(blocks=blocks, meta=meta, dom=dom, head=head)
 
 
 def article_gate(blocks: tuple[str, ...], meta: PageMeta) -> Rejected | None:
