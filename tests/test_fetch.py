@@ -514,3 +514,28 @@ def test_several_slots_per_host_go_to_the_catalog_every_request() -> None:
         for n in range(3):
             assert isinstance(fetcher.fetch(f"https://news.example/{n}"), Fetched)
     assert ledger.calls == ["acquire", "release"] * 4  # robots.txt and three pages
+
+
+def test_each_origin_has_a_pool_of_its_own_and_idle_pools_close(server: MockServer) -> None:
+    from harvester.net.pools import _SWEEP_EVERY, OriginPools
+
+    clock = ManualClock()
+    pools = OriginPools(
+        AddressPolicy(allow_private_networks=True), idle_close=100.0, monotonic=clock.monotonic
+    )
+    server.route("/a", "a")
+    with MockServer(free_loopback_host(4)) as other:
+        other.route("/b", "b")
+        with httpx.Client(transport=pools) as client:
+            assert client.get(server.url("/a")).text == "a"
+            assert client.get(other.url("/b")).text == "b"
+            assert len(pools._pools) == 2
+            clock.advance(101.0)
+            for _ in range(_SWEEP_EVERY - 3):
+                assert client.get(other.url("/b")).status_code == 200
+            assert len(pools._pools) == 2  # no sweep yet
+            assert client.get(other.url("/b")).status_code == 200  # the sweep: server's pool goes
+            assert len(pools._pools) == 1
+            assert client.get(server.url("/a")).text == "a"  # and comes back when asked
+        with pytest.raises(httpx.ConnectError):
+            pools.handle_request(httpx.Request("GET", server.url("/a")))

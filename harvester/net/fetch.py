@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
 from harvester.clock import Clock, SystemClock
@@ -39,7 +38,8 @@ from harvester.lifetime import Closeable
 from harvester.models import Exchange, Fetched, FetchFailed, FetchResult, Refused
 from harvester.net.codings import TooLarge, decode_body
 from harvester.net.fleet import FleetLedger
-from harvester.net.guard import AddressPolicy, GuardedBackend
+from harvester.net.guard import AddressPolicy
+from harvester.net.pools import OriginPools
 from harvester.net.robots import ROBOTS_MAX_BYTES, RobotsRules, rules_for_status
 
 __all__ = ["Fetcher", "HttpFetcher"]
@@ -245,15 +245,10 @@ class HttpFetcher(Closeable):
             allow_hosts=settings.allow_hosts,
         )
         if transport is None:
-            guarded = httpx.HTTPTransport()
-            # httpx has no public hook for the resolver: swap the pool for one whose network
-            # backend checks every address it connects to (see net/guard.py).
-            guarded._pool = httpcore.ConnectionPool(
-                ssl_context=httpx.create_ssl_context(),
-                network_backend=GuardedBackend(self._policy),
-                max_connections=100,
-            )
-            transport = guarded
+            # Guarded pools, one per origin (see net/pools.py); one that no request used for
+            # twice the longest a fetch may take is closed.
+            idle = 2 * (settings.deadline + settings.timeout)
+            transport = OriginPools(self._policy, idle_close=idle, monotonic=self._clock.monotonic)
         # Requests go to the transport directly: the client would parse a redirect's Location
         # itself (and fail on data:/javascript: targets) and keep a cookie jar; we do neither.
         self._transport = transport
