@@ -283,13 +283,17 @@ def _kill_if_running(proc: subprocess.Popen[str]) -> None:
 def _wait_for_polls(archive: Path, outlets: set[str], timeout: float = 30.0) -> bool:
     """Wait until the catalog of ``archive`` says every outlet was polled once."""
     from harvester.catalog import CATALOG_NAME, SqliteCatalog
+    from harvester.errors import ArchiveError
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if (archive / CATALOG_NAME).exists():
-            with SqliteCatalog(archive / CATALOG_NAME, readonly=True) as catalog:
-                if outlets <= set(catalog.outlet_states()):
-                    return True
+            try:
+                with SqliteCatalog(archive / CATALOG_NAME, readonly=True) as catalog:
+                    if outlets <= set(catalog.outlet_states()):
+                        return True
+            except ArchiveError:
+                pass  # the daemon is still creating the catalog's tables: ask again
         time.sleep(0.1)
     return False
 
