@@ -14,8 +14,8 @@ request at a time per host.
   nothing else is reachable). Per page it archives request + response, a metadata record
   (export record, evidence, removed blocks), a conversion record with the cleaned text;
   extraction (trafilatura main text, DOM metadata, attribution, boilerplate rule packs, learned
-  templates) runs in its forkserver worker process; the story book dedups; every capture is
-  fsynced and indexed in the SQLite catalog.
+  templates) runs in its forkserver worker process; the story book dedups; every page's records
+  (capture and article) are fsynced once and indexed in one SQLite catalog transaction.
 * **naive**: what a researcher writes in an afternoon. One sequential loop, host after host:
   robots.txt (``urllib.robotparser``), the feed (``xml.etree``; feedparser is not installed),
   then per article: sleep until ``--delay`` has passed since the last request to that host ended,
@@ -531,8 +531,8 @@ WORK = {
     "harvester": "request + response + metadata (export record, evidence, removed blocks) + "
     "conversion (cleaned text) per page; trafilatura main text + DOM metadata + attribution + "
     "boilerplate rule packs + learned templates in a forkserver worker under a time budget; "
-    "fingerprint + story placement (dedup); SSRF-guarded fetch; fsync + SQLite catalog per "
-    "capture",
+    "fingerprint + story placement (dedup); SSRF-guarded fetch; one fsync + one SQLite catalog "
+    "transaction per page (capture and article records)",
     "naive": "request + response + conversion (trafilatura.extract text) per page, one gzipped "
     "WARC file, no fsync, no index, no dedup, no boilerplate cleaning",
 }

@@ -196,8 +196,8 @@ class Timers:
         self.wrap(harvester.stories, "place", "placement")
         self.wrap(harvester.stories, "resolve", "placement")
         self.wrap(harvester.store.writer, "write", "warc write")
-        self.wrap(harvester.store.catalog, "add_capture", "catalog")
-        self.wrap(harvester.store.catalog, "add_article", "catalog")
+        # add_capture and add_article go through add_page too
+        self.wrap(harvester.store.catalog, "add_page", "catalog")
 
 
 @contextmanager

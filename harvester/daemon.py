@@ -273,10 +273,13 @@ class Crawler:
 
     def _lease_loop(self) -> None:
         """Renew this writer's leases, claim work no live writer holds, release dead
-        writers' leases (on this machine, by their lock files)."""
+        writers' leases (on this machine, by their lock files), give back the fleet's host
+        slots the fetcher kept for hosts it no longer works."""
         last_renew = last_reap = time.monotonic()
+        release_idle: Callable[[], None] = getattr(self._fetcher, "release_idle", lambda: None)
         while not self.stopping.wait(CLAIM_EVERY):
             try:
+                release_idle()
                 now = time.monotonic()
                 if now - last_renew >= LEASE_RENEW:
                     last_renew = now

@@ -8,7 +8,9 @@ is simply pending again after a restart). This module is the dispatcher over the
   the others;
 * a host is handed to at most ``per_host`` workers at a time (``per_host_connections``; the
   fetcher's gate is the hard limit, the frontier avoids handing workers a host they would only
-  wait for) and not before its politeness delay has passed (``ready_in``);
+  wait for) and not before its politeness delay has passed (``ready_in``: the seconds a host
+  still rests; a rest only ever ends later than it said, never sooner, so the frontier asks
+  again only once the time it was told has passed);
 * URLs waiting for a retry sit in a time heap until they are due;
 * slow hosts (fetches averaging ``SLOW_SECONDS`` or more, silent hosts included) share at most
   ``slow_limit`` workers between them while a fast host has work queued, so a tenth of the web
@@ -72,6 +74,7 @@ class Frontier:
         self._seconds: dict[str, float] = {}  # host -> moving average of its fetch times
         self._slow_taken: set[str] = set()  # URLs handed out on a slow host's account
         self._ready_in = ready_in
+        self._rests: dict[str, float] = {}  # host -> when (our clock) ready_in said it rests until
         self._cond = threading.Condition()
         self._queues: dict[str, deque[FrontierItem]] = {}
         self._hosts: deque[str] = deque()  # round-robin order of hosts with queued items
@@ -145,8 +148,13 @@ class Frontier:
                     fast_waiting = fast_waiting or not slow
                     if self._busy.get(host, 0) >= self._per_host:
                         continue
+                    rest = self._rests.get(host, 0.0)
+                    if rest > now:
+                        soonest = min(soonest, rest)
+                        continue
                     wait = self._ready_in(host)
                     if wait > 0:
+                        self._rests[host] = now + wait
                         soonest = min(soonest, now + wait)
                         continue
                     limit = self._slow_limit
@@ -188,6 +196,7 @@ class Frontier:
         if not self._queues[host]:
             del self._queues[host]
             self._hosts.remove(host)
+            self._rests.pop(host, None)
         self._busy[host] = self._busy.get(host, 0) + 1
         if slow:
             self._slow_taken.add(item.url)

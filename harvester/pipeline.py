@@ -8,6 +8,10 @@ Each stage is pure or behind a seam (Fetcher, ArchiveStore, ArticleExtractor, Te
              something new is learned)
           -> original from the evidence -> WARC metadata (JSON) + conversion (text) -> catalog
 
+A page's records (its captures, then its article's or its rejection's) are one WARC batch,
+fsynced once, and indexed in one catalog transaction after that (:class:`_Page`): the daemon
+strikes the URL off the frontier only after both.
+
 Outcomes are values (``harvester.models.Outcome``); only ArchiveError escapes, because a failing
 archive is not something one URL's result can describe.
 """
@@ -57,6 +61,7 @@ from harvester.version import __version__
 from harvester.warc.reader import read_record
 from harvester.warc.records import (
     CaptureRef,
+    Record,
     build_conversion,
     build_exchange,
     build_metadata,
@@ -102,6 +107,47 @@ def _self_names(outlet: str, settings: Settings) -> tuple[str, ...]:
     return (outlet, *configured.aliases) if configured else (outlet,)
 
 
+@dataclass(kw_only=True)
+class _Page:
+    """One page's records on their way to the archive: written as one WARC batch (synced by
+    the last write, or when the page ends), then indexed in one catalog transaction."""
+
+    #: the page's first record (where a rollback cuts back to), once one is written
+    first: RecordSpan | None = None
+    captures: list[CaptureRow]
+    indexed: bool = False
+
+    def write(
+        self, store: ArchiveStore, records: Sequence[Record], *, sync: bool
+    ) -> list[RecordSpan]:
+        spans = store.writer.write(records, sync=sync)
+        self.first = self.first or spans[0]
+        return spans
+
+    def index(self, store: ArchiveStore, article: ArticleRow | None = None) -> None:
+        """Make the batch durable, then index the captures and ``article`` at once."""
+        store.writer.sync()
+        if self.captures or article is not None:
+            store.catalog.add_page(self.captures, article)
+        self.indexed = True
+
+
+@contextmanager
+def _page(store: ArchiveStore) -> Iterator[_Page]:
+    """A page from its first record to its catalog rows; indexed at the end if the article
+    did not index it. If anything fails before it is indexed (disk full, catalog locked),
+    its records are cut back out of the WARC file, so a retry does not leave them twice."""
+    page = _Page(captures=[])
+    try:
+        yield page
+        if not page.indexed:
+            page.index(store)
+    except BaseException:
+        if not page.indexed and page.first is not None:
+            store.writer.rollback(page.first.file, page.first.offset)
+        raise
+
+
 @contextmanager
 def _index_or_rollback(store: ArchiveStore, spans: Sequence[RecordSpan]) -> Iterator[None]:
     """Index records just written; if the catalog fails (disk full, locked), cut them back out
@@ -113,8 +159,9 @@ def _index_or_rollback(store: ArchiveStore, spans: Sequence[RecordSpan]) -> Iter
         raise
 
 
-def _archive_exchange(store: ArchiveStore, exchange: Exchange) -> _Capture:
-    """Write request + response, or request + revisit when the payload is unchanged."""
+def _archive_exchange(store: ArchiveStore, exchange: Exchange, page: _Page) -> _Capture:
+    """Write request + response, or request + revisit when the payload is unchanged, into the
+    page's batch (indexed with the page)."""
     digest = payload_digest(exchange.body)
     previous = store.catalog.latest_response(exchange.url)
     request_id, response_id = store.new_id(), store.new_id()
@@ -131,23 +178,21 @@ def _archive_exchange(store: ArchiveStore, exchange: Exchange) -> _Capture:
         )
     else:
         records = build_exchange(exchange, request_id=request_id, response_id=response_id)
-    spans = store.writer.write(list(records))
-    response = spans[1]
-    with _index_or_rollback(store, spans):
-        store.catalog.add_capture(
-            CaptureRow(
-                url=exchange.url,
-                fetched=warc_date(exchange.started),
-                status=exchange.status,
-                record_type="revisit" if revisit else "response",
-                payload_digest=digest,
-                file=response.file,
-                offset=response.offset,
-                length=response.length,
-                record_id=response.record_id,
-                refers_to=previous.record_id if previous is not None and revisit else None,
-            )
+    response = page.write(store, records, sync=False)[1]
+    page.captures.append(
+        CaptureRow(
+            url=exchange.url,
+            fetched=warc_date(exchange.started),
+            status=exchange.status,
+            record_type="revisit" if revisit else "response",
+            payload_digest=digest,
+            file=response.file,
+            offset=response.offset,
+            length=response.length,
+            record_id=response.record_id,
+            refers_to=previous.record_id if previous is not None and revisit else None,
         )
+    )
     return _Capture(
         location=WarcLocation(
             file=response.file, offset=response.offset, record_id=response.record_id
@@ -289,9 +334,11 @@ def _write_article(
     blocks: tuple[str, ...],
     *,
     with_text: bool = True,
+    page: _Page | None = None,
 ) -> None:
     """Append a metadata record (and a conversion record, unless only provenance changed) for
-    ``record`` and index it."""
+    ``record`` and index it (with ``page``: as the end of that page's batch, its captures and
+    the article in one transaction)."""
     date = warc_date(store.clock.now())
     response_id = record.warc.record_id
     records = [
@@ -313,18 +360,20 @@ def _write_article(
                 text=record.text,
             )
         )
-    spans = store.writer.write(records)
+    spans = page.write(store, records, sync=True) if page else store.writer.write(records)
+    row = ArticleRow(
+        record=record,
+        capture_record_id=response_id,
+        metadata_file=spans[0].file,
+        metadata_offset=spans[0].offset,
+        blocks=blocks,
+        payload=payload,
+    )
+    if page is not None:
+        page.index(store, row)  # the page's context cuts the batch back out if this fails
+        return
     with _index_or_rollback(store, spans):
-        store.catalog.add_article(
-            ArticleRow(
-                record=record,
-                capture_record_id=response_id,
-                metadata_file=spans[0].file,
-                metadata_offset=spans[0].offset,
-                blocks=blocks,
-                payload=payload,
-            )
-        )
+        store.catalog.add_article(row)
 
 
 def _reject(
@@ -334,10 +383,12 @@ def _reject(
     capture: _Capture,
     reason: str,
     *,
+    page: _Page,
     context: dict[str, Any] | None = None,
 ) -> NotArticle:
     final = chain[-1]
-    store.writer.write(
+    page.write(
+        store,
         [
             build_metadata(
                 url=final.url,
@@ -346,7 +397,8 @@ def _reject(
                 date=warc_date(final.started),
                 payload={**_capture_context(request, chain), **(context or {}), "rejected": reason},
             )
-        ]
+        ],
+        sync=False,
     )
     return NotArticle(url=final.url, reason=reason, warc=capture.location)
 
@@ -463,19 +515,21 @@ def process_result(
 ) -> Outcome:
     """Archive a fetch's exchanges, then extract, clean and place the article (the half of
     :func:`harvest_one` after the network). Raises ArchiveError only."""
-    captures = [_archive_exchange(store, exchange) for exchange in result.chain]
-    if isinstance(result, Refused | FetchFailed):
-        return result
-    return _process_capture(
-        request,
-        result.chain,
-        captures[-1],
-        store=store,
-        settings=settings,
-        extractor=extractor,
-        templates=templates,
-        stories=stories,
-    )
+    with _page(store) as page:
+        captures = [_archive_exchange(store, exchange, page) for exchange in result.chain]
+        if isinstance(result, Refused | FetchFailed):
+            return result
+        return _process_capture(
+            request,
+            result.chain,
+            captures[-1],
+            page,
+            store=store,
+            settings=settings,
+            extractor=extractor,
+            templates=templates,
+            stories=stories,
+        )
 
 
 def process_imported(
@@ -493,29 +547,32 @@ def process_imported(
     source record as the capture (``source.file`` is that file's absolute path, so the raw
     bytes stay where they are), then extract, clean and place the article as for a fetch; the
     metadata record names the source file, offset and record id. Raises ArchiveError only."""
-    store.catalog.add_capture(source)
     capture = _Capture(
         location=WarcLocation(file=source.file, offset=source.offset, record_id=source.record_id),
         revisit=False,
     )
     imported = {"file": source.file, "offset": source.offset, "record_id": source.record_id}
-    return _process_capture(
-        request,
-        (exchange,),
-        capture,
-        store=store,
-        settings=settings,
-        extractor=extractor,
-        templates=templates,
-        stories=stories,
-        context={"imported_from": imported},
-    )
+    with _page(store) as page:
+        page.captures.append(source)
+        return _process_capture(
+            request,
+            (exchange,),
+            capture,
+            page,
+            store=store,
+            settings=settings,
+            extractor=extractor,
+            templates=templates,
+            stories=stories,
+            context={"imported_from": imported},
+        )
 
 
 def _process_capture(
     request: FetchRequest,
     chain: tuple[Exchange, ...],
     capture: _Capture,
+    page: _Page,
     *,
     store: ArchiveStore,
     settings: Settings,
@@ -524,7 +581,8 @@ def _process_capture(
     stories: StoryBook,
     context: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Extract, clean and place the article of an archived final response."""
+    """Extract, clean and place the article of an archived final response (``page``: its
+    records so far; the article's join them)."""
     final = chain[-1]
     if not 200 <= final.status < 300:
         return HttpError(
@@ -542,6 +600,7 @@ def _process_capture(
             chain,
             capture,
             f"not HTML ({content_type or 'no type'})",
+            page=page,
             context=context,
         )
     outlet = outlet_name(final.url, settings, request.outlet)
@@ -554,7 +613,9 @@ def _process_capture(
     )
     extraction = extractor.extract(decode_html(final.content, content_type), final.url, hints)
     if isinstance(extraction, Rejected):
-        return _reject(store, request, chain, capture, extraction.reason, context=context)
+        return _reject(
+            store, request, chain, capture, extraction.reason, page=page, context=context
+        )
     learned = templates.observe_and_clean(outlet, final.url, extraction.blocks)
     # The one serial step of the fleet: placing the article, resolving its story's original
     # and writing the records that say so, one writer at a time (see StoryBook).
@@ -579,7 +640,7 @@ def _process_capture(
             **_derived(record, extraction, learned.removed),
             "decided_by": resolution.decided_by,
         }
-        _write_article(store, record, payload, extraction.blocks)
+        _write_article(store, record, payload, extraction.blocks, page=page)
         _re_resolve(store, stories, record.story, resolution, skip=final.url)
         _re_resolve_changed(store, stories, changed, skip=final.url)
     if learned.newly_learned:

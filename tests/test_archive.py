@@ -115,6 +115,76 @@ def test_article_archived_as_four_records(
     assert stored.content == body
 
 
+def test_a_page_is_one_fsync_and_one_catalog_transaction(
+    server: MockServer, settings: Settings, archive_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capture's records and the article's are one WARC batch, made durable by one fsync,
+    then indexed together (a URL leaves the frontier only after both)."""
+    server.route("/story", article_page())
+    server.route("/section", listing_page())
+    with Harvester(settings, clock=FrozenClock()) as harvester:
+        harvester.harvest(FetchRequest(url=server.url("/section")))  # the file is open
+        syncs: list[int] = []
+        pages: list[tuple[int, bool]] = []
+        real_fsync, real_add_page = os.fsync, type(harvester.store.catalog).add_page
+        monkeypatch.setattr(os, "fsync", lambda fd: (syncs.append(fd), real_fsync(fd))[1])
+
+        def add_page(self: object, captures: list[object], article: object = None) -> None:
+            pages.append((len(captures), article is not None))
+            real_add_page(self, captures, article)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(type(harvester.store.catalog), "add_page", add_page)
+        outcome = harvester.harvest(FetchRequest(url=server.url("/story")))
+    assert isinstance(outcome, Archived)
+    assert len(syncs) == 2  # the page's batch, then closing the file
+    assert pages == [(1, True)]
+    types = [t for t, _, _ in all_records(archive_dir)]
+    assert types[-4:] == ["request", "response", "metadata", "conversion"]
+
+
+def test_writer_batch_unsynced_records_are_synced_and_rolled_back_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = (f"<urn:uuid:{i}>" for i in itertools.count())
+    writer = WarcFileWriter(
+        tmp_path,
+        prefix="t",
+        rotate_size=2000,  # passed by the first batch: the second write must not rotate
+        clock=FrozenClock(),
+        new_id=lambda: next(ids),
+        info={"software": "test"},
+        writer="w0123456789",
+        hostname="box",
+    )
+    syncs: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (syncs.append(fd), real_fsync(fd))[1])
+    with writer:
+        first = writer.write(
+            build_exchange(exchange(os.urandom(3000)), request_id="<q1>", response_id="<r1>"),
+            sync=False,
+        )
+        assert syncs == []
+        second = writer.write(
+            build_exchange(exchange(), request_id="<q2>", response_id="<r2>"), sync=True
+        )
+        assert len(syncs) == 1
+        assert {s.file for s in first + second} == {first[0].file}  # no rotation inside
+        writer.sync()  # nothing open: nothing to do
+        assert len(syncs) == 1
+        # the next batch opens a new file (the last one passed rotate_size); cut back whole
+        third = writer.write(
+            build_exchange(exchange(), request_id="<q3>", response_id="<r3>"), sync=False
+        )
+        assert third[0].file != first[0].file
+        writer.write(build_exchange(exchange(), request_id="<q4>", response_id="<r4>"))
+        writer.rollback(third[0].file, third[0].offset)
+    size = (tmp_path / first[0].file).stat().st_size
+    assert size == second[-1].offset + second[-1].length
+    kept = [r.headers for r in iter_records(tmp_path / third[0].file)]
+    assert [dict(h)["WARC-Type"] for h in kept] == ["warcinfo"]
+
+
 def test_chunked_response_stored_dechunked_with_header_renamed(
     server: MockServer, settings: Settings, archive_dir: Path
 ) -> None:

@@ -273,6 +273,29 @@ def test_a_duplicate_record_id_is_an_archive_error(catalog: Catalog) -> None:
     assert catalog.counts()["captures"] == 2
 
 
+def test_a_page_is_indexed_whole_or_not_at_all(catalog: Catalog) -> None:
+    """add_page: a page's captures and its article in one transaction."""
+    hop = replace(capture("https://north.test/old", 1), status=301)
+    final = capture("https://north.test/a", 2, offset=1500)
+    catalog.add_page([hop, final], article(export("https://north.test/a", 4), 4))
+    assert catalog.counts() == {"captures": 2, "articles": 1}
+    assert catalog.latest_capture("https://north.test/a") == final
+    assert catalog.article("https://north.test/a") is not None
+    # a failing row (a record id already indexed) takes the whole page with it
+    again = capture("https://north.test/b", 5, offset=9000)
+    with pytest.raises(ArchiveError):
+        catalog.add_page(
+            [again, replace(final, url="https://north.test/c")],
+            article(export("https://north.test/b", 6), 6),
+        )
+    assert catalog.counts() == {"captures": 2, "articles": 1}
+    assert catalog.latest_capture("https://north.test/b") is None
+    assert catalog.article("https://north.test/b") is None
+    catalog.add_page([again])  # a page without an article (not one, refused, an HTTP error)
+    catalog.add_page([])  # nothing at all: nothing written
+    assert catalog.counts() == {"captures": 3, "articles": 1}
+
+
 # --- articles ---------------------------------------------------------------------------------
 
 

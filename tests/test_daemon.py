@@ -304,7 +304,7 @@ def _wait_for_polls(archive: Path, outlets: set[str], timeout: float = 30.0) -> 
                     if outlets <= set(catalog.outlet_states()):
                         return True
             except ArchiveError:
-                pass  # the daemon is still creating the catalog's tables
+                pass  # the daemon is still creating the catalog's tables: ask again
         time.sleep(0.1)
     return False
 

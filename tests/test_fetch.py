@@ -396,3 +396,146 @@ def test_crawl_delay_is_honoured_up_to_a_cap(settings: Settings) -> None:
             fetcher.fetch(srv.url("/a"))
             fetcher.fetch(srv.url("/a"))
         assert slept and max(slept) <= 30.0
+
+
+class ManualClock:
+    """Time that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t, UTC)
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class CountingLedger:
+    """A fleet ledger in memory that counts its round trips (one writer, no waits)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.held: dict[str, str] = {}  # token -> netloc
+        self.delays: list[float] = []
+
+    def host_acquire(
+        self, netloc: str, owner: str, *, slots: int, hold: float
+    ) -> tuple[str | None, float]:
+        self.calls.append("acquire")
+        if sum(n == netloc for n in self.held.values()) >= slots:
+            return None, 0.05
+        token = f"t{len(self.calls)}"
+        self.held[token] = netloc
+        return token, 0.0
+
+    def host_release(self, token: str, netloc: str, *, delay: float) -> None:
+        self.calls.append("release")
+        self.delays.append(delay)
+        del self.held[token]
+
+    def host_pause(self, netloc: str, seconds: float) -> None:
+        self.calls.append("pause")
+
+    def robots_lookup(self, origin: str, owner: str, *, hold: float) -> None:
+        return None
+
+    def robots_store(self, origin: str, *, status: int, body: bytes, ttl: float) -> None:
+        pass
+
+
+def _ok(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/robots.txt":
+        return httpx.Response(404)
+    if request.url.path == "/busy":
+        return httpx.Response(503, headers={"Retry-After": "600"})
+    return httpx.Response(200, html="<html><body>ok</body></html>")
+
+
+def test_one_slot_per_host_is_kept_between_this_writers_requests() -> None:
+    """per_host_connections = 1: the writer holding a host's fleet slot keeps it for its next
+    requests there (no catalog round trips) until FLEET_KEEP has passed, then gives it back
+    with the delay still owed, and takes a new one."""
+    from harvester.net.fetch import FLEET_KEEP
+
+    clock = ManualClock()
+    ledger = CountingLedger()
+    settings = FetchSettings(per_host_delay=0.5)
+    with HttpFetcher(
+        settings, clock=clock, sleep=lambda s: None, transport=httpx.MockTransport(_ok),
+        fleet=ledger, owner="w1",
+    ) as fetcher:  # fmt: skip
+        for n in range(5):
+            assert isinstance(fetcher.fetch(f"https://news.example/{n}"), Fetched)
+        assert ledger.calls == ["acquire"]  # robots.txt and five pages in one slot
+        assert isinstance(fetcher.fetch("https://other.example/a"), Fetched)
+        assert ledger.calls == ["acquire", "acquire"]  # another host: a slot of its own
+        clock.advance(FLEET_KEEP)
+        fetcher.release_idle()  # (the daemon's lease loop)
+        assert ledger.calls == ["acquire", "acquire", "release", "release"]
+        assert ledger.held == {}
+        assert isinstance(fetcher.fetch("https://news.example/again"), Fetched)
+        assert ledger.calls[-1] == "acquire"
+    assert ledger.calls[-1] == "release"  # closing gives back what is kept
+    assert ledger.held == {}
+
+
+def test_a_kept_slot_is_given_back_with_the_delay_owed_and_on_a_pause() -> None:
+    clock = ManualClock()
+    ledger = CountingLedger()
+    settings = FetchSettings(per_host_delay=0.5)
+    with HttpFetcher(
+        settings, clock=clock, sleep=lambda s: None, transport=httpx.MockTransport(_ok),
+        fleet=ledger, owner="w1",
+    ) as fetcher:  # fmt: skip
+        assert isinstance(fetcher.fetch("https://news.example/a"), Fetched)
+        clock.advance(1.0)  # the host rests longer than its delay + FLEET_LINGER
+        fetcher.release_idle()
+        assert ledger.calls == ["acquire", "release"]
+        assert ledger.delays == [0.0]  # the delay has passed meanwhile
+        busy = fetcher.fetch("https://news.example/busy")  # a long Retry-After
+        assert isinstance(busy, Fetched) and busy.final.status == 503
+        assert ledger.calls[-3:] == ["acquire", "pause", "release"]  # not kept: the host rests
+        assert ledger.held == {}
+
+
+def test_several_slots_per_host_go_to_the_catalog_every_request() -> None:
+    """With more than one slot per host other writers may be asking it too: the fleet-wide
+    delay needs the catalog at every request."""
+    ledger = CountingLedger()
+    settings = FetchSettings(per_host_delay=0.0, per_host_connections=2)
+    with HttpFetcher(
+        settings, clock=ManualClock(), sleep=lambda s: None,
+        transport=httpx.MockTransport(_ok), fleet=ledger, owner="w1",
+    ) as fetcher:  # fmt: skip
+        for n in range(3):
+            assert isinstance(fetcher.fetch(f"https://news.example/{n}"), Fetched)
+    assert ledger.calls == ["acquire", "release"] * 4  # robots.txt and three pages
+
+
+def test_each_origin_has_a_pool_of_its_own_and_idle_pools_close(server: MockServer) -> None:
+    from harvester.net.pools import _SWEEP_EVERY, OriginPools
+
+    clock = ManualClock()
+    pools = OriginPools(
+        AddressPolicy(allow_private_networks=True), idle_close=100.0, monotonic=clock.monotonic
+    )
+    server.route("/a", "a")
+    with MockServer(free_loopback_host(4)) as other:
+        other.route("/b", "b")
+        with httpx.Client(transport=pools) as client:
+            assert client.get(server.url("/a")).text == "a"
+            assert client.get(other.url("/b")).text == "b"
+            assert len(pools._pools) == 2
+            clock.advance(101.0)
+            for _ in range(_SWEEP_EVERY - 3):
+                assert client.get(other.url("/b")).status_code == 200
+            assert len(pools._pools) == 2  # no sweep yet
+            assert client.get(other.url("/b")).status_code == 200  # the sweep: server's pool goes
+            assert len(pools._pools) == 1
+            assert client.get(server.url("/a")).text == "a"  # and comes back when asked
+        with pytest.raises(httpx.ConnectError):
+            pools.handle_request(httpx.Request("GET", server.url("/a")))

@@ -47,15 +47,25 @@ def test_one_item_per_host_at_a_time() -> None:
 
 
 def test_a_host_resting_for_politeness_is_skipped() -> None:
-    resting = {"a"}
-    frontier = Frontier(now=Clock(), ready_in=lambda host: 5.0 if host in resting else 0.0)
+    clock = Clock()
+    rest_ends = {"a": clock.now + 5.0}
+    asked: list[str] = []
+
+    def ready_in(host: str) -> float:
+        asked.append(host)
+        return max(0.0, rest_ends.get(host, 0.0) - clock.now)
+
+    frontier = Frontier(now=clock, ready_in=ready_in)
     frontier.add([item("a", 1), item("b", 1)])
     got = frontier.take(0)
     assert got is not None and got.host == "b"
     assert frontier.take(0) is None
-    resting.clear()
+    assert frontier.take(0) is None
+    assert asked.count("a") == 1  # told a rests 5 s: not asked again before they pass
+    clock.now += 5.0
     got = frontier.take(0)
     assert got is not None and got.host == "a"
+    assert asked.count("a") == 2
 
 
 def test_retries_wait_until_due_and_duplicates_are_ignored() -> None:

@@ -66,6 +66,11 @@ class Catalog(Protocol):
         """Record an archived article."""
         ...
 
+    def add_page(self, captures: Sequence[CaptureRow], article: ArticleRow | None = None) -> None:
+        """Record a page in one transaction: its captures (in order) and its article, if any;
+        all of them or none."""
+        ...
+
     def article(self, final_url: str) -> ExportRecord | None:
         """The newest export record for ``final_url`` (or for a requested ``url``), or None."""
         ...

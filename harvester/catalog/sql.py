@@ -137,6 +137,33 @@ def backfill_article_columns(tx: Tx) -> None:
         last = int(rows[-1][0])
 
 
+_INSERT_CAPTURE = (
+    "INSERT INTO captures (url, fetched, status, record_type, payload_digest, file,"
+    ' "offset", length, record_id, refers_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+)
+_INSERT_ARTICLE = (
+    "INSERT INTO articles (url, final_url, outlet, story, capture_record_id,"
+    " metadata_file, metadata_offset, record, blocks, payload,"
+    " is_original, original_outlet, original_url, ran)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _capture_values(row: CaptureRow) -> tuple[object, ...]:
+    return (
+        row.url,
+        row.fetched,
+        row.status,
+        row.record_type,
+        row.payload_digest,
+        row.file,
+        row.offset,
+        row.length,
+        row.record_id,
+        row.refers_to,
+    )
+
+
 def _opt(value: object) -> str | None:
     return str(value) if value is not None else None
 
@@ -186,22 +213,21 @@ class SqlCatalog(Closeable):
 
     def add_capture(self, row: CaptureRow) -> None:
         """Record a response or revisit record."""
-        self._write(
-            "INSERT INTO captures (url, fetched, status, record_type, payload_digest, file,"
-            ' "offset", length, record_id, refers_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            (
-                row.url,
-                row.fetched,
-                row.status,
-                row.record_type,
-                row.payload_digest,
-                row.file,
-                row.offset,
-                row.length,
-                row.record_id,
-                row.refers_to,
-            ),
-        )
+        self.add_page([row])
+
+    def add_page(self, captures: Sequence[CaptureRow], article: ArticleRow | None = None) -> None:
+        """Record a page's captures and its article (if any) in one transaction."""
+        statements: list[tuple[str, Sequence[Params]]] = [
+            (_INSERT_CAPTURE, [_capture_values(row) for row in captures])
+        ]
+        if article is not None:
+            statements.append(
+                (
+                    _INSERT_ARTICLE,
+                    [(*self._article_values(article), *article_columns(article.record))],
+                )
+            )
+        self._write_many(statements)
 
     def _capture(self, url: str, *, responses_only: bool) -> CaptureRow | None:
         rows = self._rows(
@@ -236,17 +262,7 @@ class SqlCatalog(Closeable):
 
     def add_article(self, row: ArticleRow) -> None:
         """Record an archived article."""
-        rec = row.record
-        self._write(
-            "INSERT INTO articles (url, final_url, outlet, story, capture_record_id,"
-            " metadata_file, metadata_offset, record, blocks, payload,"
-            " is_original, original_outlet, original_url, ran)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                *self._article_values(row),
-                *article_columns(rec),
-            ),
-        )
+        self.add_page([], row)
 
     @staticmethod
     def _article_values(row: ArticleRow) -> tuple[object, ...]:

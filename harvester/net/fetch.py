@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
 from harvester.clock import Clock, SystemClock
@@ -39,7 +38,8 @@ from harvester.lifetime import Closeable
 from harvester.models import Exchange, Fetched, FetchFailed, FetchResult, Refused
 from harvester.net.codings import TooLarge, decode_body
 from harvester.net.fleet import FleetLedger
-from harvester.net.guard import AddressPolicy, GuardedBackend
+from harvester.net.guard import AddressPolicy
+from harvester.net.pools import OriginPools
 from harvester.net.robots import ROBOTS_MAX_BYTES, RobotsRules, rules_for_status
 
 __all__ = ["Fetcher", "HttpFetcher"]
@@ -56,6 +56,16 @@ CRAWL_DELAY_CAP = 30.0
 # pause the host and the URL is tried again on a later poll.
 RETRY_WAIT_CAP = 10.0
 RETRY_AFTER_CAP = 3600.0
+# With one request slot per host (``per_host_connections = 1``), the writer holding a host's
+# fleet slot has the host to itself: its own gate keeps the delay, and no other writer can see
+# a Retry-After meanwhile. So it keeps the slot between its own requests instead of asking the
+# catalog twice per request: reused for up to FLEET_KEEP seconds after the catalog gave it,
+# given back as soon as the host rests longer than its delay plus FLEET_LINGER (this
+# writer has no more of its URLs ready), or when a pause is seen. Why 2 s: a busy host costs
+# one acquire and one release per ~8 requests (0.2 s delay), and another writer waiting for
+# the host waits at most that long more than it would for one request.
+FLEET_KEEP = 2.0
+FLEET_LINGER = 0.3
 MAX_RETRIES = 2
 _ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
@@ -119,6 +129,17 @@ class HostGate:
 
 class _FleetDown:
     """The fleet ledger failed (or there is none): this process's own limits apply."""
+
+
+@dataclass
+class _FleetSlot:
+    """A fleet request slot this process holds: its token, when the catalog gave it, and (while
+    kept between requests) when the last request in it ended and the delay owed after it."""
+
+    token: str
+    taken: float
+    used: float = 0.0
+    delay: float = 0.0
 
 
 FLEET_DOWN = _FleetDown()
@@ -204,6 +225,8 @@ class HttpFetcher(Closeable):
         self._fleet_lock = threading.Lock()
         # host slots whose release the ledger refused (it was down): given back when it answers
         self._unreleased: list[tuple[str, str, float]] = []
+        # fleet slots kept between this process's requests, by netloc (see FLEET_KEEP)
+        self._kept: dict[str, _FleetSlot] = {}
         self._clock = clock or SystemClock()
         self._cancelled = threading.Event()
         self._sleep: Callable[[float], object] = (
@@ -222,15 +245,10 @@ class HttpFetcher(Closeable):
             allow_hosts=settings.allow_hosts,
         )
         if transport is None:
-            guarded = httpx.HTTPTransport()
-            # httpx has no public hook for the resolver: swap the pool for one whose network
-            # backend checks every address it connects to (see net/guard.py).
-            guarded._pool = httpcore.ConnectionPool(
-                ssl_context=httpx.create_ssl_context(),
-                network_backend=GuardedBackend(self._policy),
-                max_connections=100,
-            )
-            transport = guarded
+            # Guarded pools, one per origin (see net/pools.py); one that no request used for
+            # twice the longest a fetch may take is closed.
+            idle = 2 * (settings.deadline + settings.timeout)
+            transport = OriginPools(self._policy, idle_close=idle, monotonic=self._clock.monotonic)
         # Requests go to the transport directly: the client would parse a redirect's Location
         # itself (and fail on data:/javascript: targets) and keep a cookie jar; we do neither.
         self._transport = transport
@@ -248,8 +266,31 @@ class HttpFetcher(Closeable):
         self._robots = _RobotsCache()
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
+        """Give back the fleet slots kept between requests, close the connection pool."""
+        try:
+            self.release_idle(everything=True)
+        finally:
+            self._client.close()
+
+    def release_idle(self, *, everything: bool = False) -> None:
+        """Give back the fleet slots kept for hosts that rest longer than their delay plus
+        FLEET_LINGER, or were taken FLEET_KEEP seconds ago (``everything``: all of them). The
+        daemon calls this a few times a second; each fetch calls it too."""
+        if not self._kept:
+            return
+        now = self._clock.monotonic()
+        with self._fleet_lock:
+            idle = [
+                (netloc, slot)
+                for netloc, slot in self._kept.items()
+                if everything
+                or now - slot.used > slot.delay + FLEET_LINGER
+                or now - slot.taken >= FLEET_KEEP
+            ]
+            for netloc, _ in idle:
+                del self._kept[netloc]
+        for netloc, slot in idle:
+            self._give_back(slot.token, netloc, max(0.0, slot.used + slot.delay - now))
 
     def cancel(self) -> None:
         """Make fetches in progress fail fast ("cancelled") and later ones fail at once."""
@@ -344,6 +385,7 @@ class HttpFetcher(Closeable):
                     pause = min(wait, RETRY_AFTER_CAP)
                     self._paused_until[netloc] = self._clock.monotonic() + pause
                     self._fleet_call(functools.partial(_pause_host, netloc=netloc, seconds=pause))
+                    self._drop_kept(netloc)  # the pause is the fleet's now: the host rests
                 return result
             self._sleep(wait)
         return result
@@ -474,26 +516,60 @@ class HttpFetcher(Closeable):
         with self._gate.turn(netloc, delay, self._clock.monotonic):
             if self._cancelled.is_set():
                 return FetchFailed(url=url, reason=f"cancelled: {url}")
-            token = self._fleet_turn(url, netloc, deadline)
-            if isinstance(token, FetchFailed):
-                return token
+            slot = self._fleet_turn(url, netloc, deadline)
+            if isinstance(slot, FetchFailed):
+                return slot
             try:
                 return self._exchange_now(url, deadline, cap, truncate=truncate, headers=headers)
             finally:
-                if token is not None:
-                    released = self._fleet_call(
-                        lambda f: f.host_release(token, netloc, delay=delay)
-                    )
-                    if isinstance(released, _FleetDown):
-                        # Given back once the ledger answers again (else it lapses): a slot
-                        # kept would hold the host up for every writer until then.
-                        with self._fleet_lock:
-                            self._unreleased.append((token, netloc, delay))
+                if slot is not None:
+                    self._fleet_done(slot, netloc, delay)
 
-    def _fleet_turn(self, url: str, netloc: str, deadline: float) -> str | FetchFailed | None:
-        """One of the fleet's request slots for ``netloc`` (its token; None without a working
-        ledger), waiting out the fleet-wide delay; a failure when the host is paused by a
+    def _fleet_done(self, slot: _FleetSlot, netloc: str, delay: float) -> None:
+        """After a request: keep the slot for this process's next request to ``netloc`` (one
+        slot per host, taken less than FLEET_KEEP ago, no pause), else give it back."""
+        now = self._clock.monotonic()
+        keep = (
+            self._settings.per_host_connections == 1
+            and not self._fleet_down
+            and now - slot.taken < FLEET_KEEP
+            and self._paused_until.get(netloc, 0.0) <= now
+        )
+        if keep:
+            slot.used, slot.delay = now, delay
+            with self._fleet_lock:
+                self._kept[netloc] = slot
+            return
+        self._give_back(slot.token, netloc, delay)
+
+    def _drop_kept(self, netloc: str) -> None:
+        with self._fleet_lock:
+            slot = self._kept.pop(netloc, None)
+        if slot is not None:
+            self._give_back(slot.token, netloc, slot.delay)
+
+    def _give_back(self, token: str, netloc: str, delay: float) -> None:
+        """Release a fleet slot; the next request to ``netloc`` waits ``delay`` seconds."""
+        released = self._fleet_call(lambda f: f.host_release(token, netloc, delay=delay))
+        if isinstance(released, _FleetDown):
+            # Given back once the ledger answers again (else it lapses): a slot kept would
+            # hold the host up for every writer until then.
+            with self._fleet_lock:
+                self._unreleased.append((token, netloc, delay))
+
+    def _fleet_turn(
+        self, url: str, netloc: str, deadline: float
+    ) -> _FleetSlot | FetchFailed | None:
+        """One of the fleet's request slots for ``netloc`` (None without a working ledger):
+        the one this process kept since its last request there (see FLEET_KEEP), else one from
+        the catalog after the fleet-wide delay; a failure when the host is paused by a
         Retry-After, the deadline would pass, or the fetcher is cancelled."""
+        self.release_idle()
+        with self._fleet_lock:
+            kept = self._kept.pop(netloc, None)
+        if kept is not None:
+            # Ours since the last request (the gate waited out the delay): no one else's turn.
+            return kept
         slots = self._settings.per_host_connections
         hold = self._settings.deadline + self._settings.timeout
         while True:
@@ -504,7 +580,7 @@ class HttpFetcher(Closeable):
                 return None
             token, wait = got
             if token is not None:
-                return token
+                return _FleetSlot(token=token, taken=self._clock.monotonic())
             if wait > CRAWL_DELAY_CAP + 1:
                 return FetchFailed(
                     url=url, reason=f"host {netloc} asked us to wait {wait:.0f}s more (Retry-After)"

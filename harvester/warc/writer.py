@@ -6,9 +6,9 @@ processes write one archive at once, each into its own files). Files written bef
 several writers have no ``-<writer>`` part; they are read all the same.
 
 A file starts with a ``warcinfo`` record, grows by whole records, is flushed and fsynced after
-every batch (a capture), and is renamed to drop ``.open`` when it is closed or when it passes
-``rotate_size``. Locations are reported with the final (closed) name, relative to the archive
-root, so catalog rows never change.
+every batch (a page: its captures and its article's records), and is renamed to drop ``.open``
+when it is closed or when it passes ``rotate_size``. Locations are reported with the final
+(closed) name, relative to the archive root, so catalog rows never change.
 """
 
 from __future__ import annotations
@@ -133,23 +133,32 @@ class WarcFileWriter(Closeable):
         self._file: IO[bytes] | None = None
         self._final: Path | None = None
         self._warc: _Writer | None = None
+        # offset where the records written with sync=False and not yet synced begin
+        self._unsynced: int | None = None
 
     @property
     def current_file(self) -> str | None:
         """The final name (relative to the root) of the file being written, if one is open."""
         return self._relative(self._final) if self._final else None
 
-    def write(self, records: Sequence[Record]) -> list[RecordSpan]:
-        """Append ``records`` as one durable batch; returns where each landed.
+    def write(self, records: Sequence[Record], *, sync: bool = True) -> list[RecordSpan]:
+        """Append ``records``; returns where each landed. With ``sync`` (the default) the batch
+        is made durable (flushed and fsynced) before this returns; without it the records open
+        a batch (or join the open one) that the next synced write, or :meth:`sync`, makes
+        durable at once: one fsync for a page's captures and its article. A batch never spans
+        two files (rotation waits for it to end), so one :meth:`rollback` to its first record
+        cuts it all back out.
 
-        Raises ArchiveError when the file cannot be written (disk full, permissions).
+        Raises ArchiveError when the file cannot be written (disk full, permissions); the whole
+        open batch is then cut back out.
         """
-        start: int | None = None
+        start: int | None = self._unsynced
         try:
-            if self._file is None or self._file.tell() >= self._rotate_size:
+            if start is None and (self._file is None or self._file.tell() >= self._rotate_size):
                 self._rotate()
             assert self._file is not None and self._warc is not None and self._final is not None
-            start = self._file.tell()
+            if start is None:
+                start = self._file.tell()
             spans = []
             for record in records:
                 offset = self._file.tell()
@@ -162,8 +171,10 @@ class WarcFileWriter(Closeable):
                         record_id=record.rec_headers.get_header("WARC-Record-ID"),
                     )
                 )
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if sync:
+                self._sync()
+            else:
+                self._unsynced = start
         except OSError as exc:
             # Disk full, quota, I/O error: cut the batch back out so the file still ends with
             # a whole record, and report; the caller may try again once there is space.
@@ -171,6 +182,23 @@ class WarcFileWriter(Closeable):
                 self.rollback(self._relative(self._final), start)
             raise archive_os_error(f"cannot write WARC file under {self._root}", exc) from exc
         return spans
+
+    def sync(self) -> None:
+        """Make the open batch (records written with ``sync=False``) durable; nothing to do
+        when there is none. Raises ArchiveError as :meth:`write` does (the batch cut back)."""
+        if self._unsynced is None or self._file is None or self._final is None:
+            return
+        try:
+            self._sync()
+        except OSError as exc:
+            self.rollback(self._relative(self._final), self._unsynced)
+            raise archive_os_error(f"cannot write WARC file under {self._root}", exc) from exc
+
+    def _sync(self) -> None:
+        assert self._file is not None
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._unsynced = None
 
     def rollback(self, file: str, offset: int) -> None:
         """Cut the current file back to ``offset`` (the start of a batch written last, e.g. one
@@ -180,6 +208,7 @@ class WarcFileWriter(Closeable):
         since) is left alone."""
         if self._file is None or self._final is None or self._relative(self._final) != file:
             return
+        self._unsynced = None
         final = self._final
         with contextlib.suppress(OSError):
             self._file.close()  # may fail to flush what a full disk refused: that is dropped
@@ -226,6 +255,7 @@ class WarcFileWriter(Closeable):
             raise ArchiveError(f"cannot close WARC file {self._final}: {exc}") from exc
         finally:
             closed = self._final
+            self._unsynced = None
             self._file = None
             self._warc = None
             self._final = None

@@ -97,20 +97,24 @@ def test_disk_full_in_the_catalog_rolls_the_warc_batch_back(
     fast_pause: None,
 ) -> None:
     outlet = newsroom(server, "Courier", 110, 5)
-    real = SqliteCatalog.add_capture
-    failures = {"left": 3}
+    real = SqliteCatalog.add_page
+    failures = {"left": 3, "articles": 0}
 
-    def full(self: SqliteCatalog, row: object) -> None:
-        if failures["left"] > 0:
+    def full(self: SqliteCatalog, captures: object, article: object = None) -> None:
+        # A page's captures and its article are indexed in one transaction: refuse it whole.
+        if failures["left"] > 0 and article is not None:
             failures["left"] -= 1
+            failures["articles"] += 1
             raise ArchiveUnavailableError("cannot write catalog: database or disk is full")
-        real(self, row)  # type: ignore[arg-type]
+        real(self, captures, article)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(SqliteCatalog, "add_capture", full)
+    monkeypatch.setattr(SqliteCatalog, "add_page", full)
     s = crawl_settings(settings, outlet)
     assert run_daemon(s, once=True) == 0
+    assert failures == {"left": 0, "articles": 3}
     assert len(archived_urls(s)) == 5
-    # the refused batches were cut back out: no response record without its catalog row
+    # the refused pages were cut back out (captures and article records): no record without
+    # its catalog row, no second response record for a page tried again
     assert check_archive(s.archive.dir) == []
 
 
