@@ -64,6 +64,7 @@ from harvester.models import (
     Outcome,
     Refused,
 )
+from harvester.net.fetch import HttpFetcher
 from harvester.pipeline import Harvester
 from harvester.warc.records import payload_digest
 
@@ -277,6 +278,8 @@ class Crawler:
         slots the fetcher kept for hosts it no longer works."""
         last_renew = last_reap = time.monotonic()
         release_idle: Callable[[], None] = getattr(self._fetcher, "release_idle", lambda: None)
+        if isinstance(self._fetcher, HttpFetcher):
+            self._fetcher.keep_fleet_slots = True  # this loop gives the idle ones back
         while not self.stopping.wait(CLAIM_EVERY):
             try:
                 release_idle()

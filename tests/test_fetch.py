@@ -468,6 +468,7 @@ def test_one_slot_per_host_is_kept_between_this_writers_requests() -> None:
         settings, clock=clock, sleep=lambda s: None, transport=httpx.MockTransport(_ok),
         fleet=ledger, owner="w1",
     ) as fetcher:  # fmt: skip
+        fetcher.keep_fleet_slots = True  # (the daemon, whose lease loop gives idle ones back)
         for n in range(5):
             assert isinstance(fetcher.fetch(f"https://news.example/{n}"), Fetched)
         assert ledger.calls == ["acquire"]  # robots.txt and five pages in one slot
@@ -491,6 +492,7 @@ def test_a_kept_slot_is_given_back_with_the_delay_owed_and_on_a_pause() -> None:
         settings, clock=clock, sleep=lambda s: None, transport=httpx.MockTransport(_ok),
         fleet=ledger, owner="w1",
     ) as fetcher:  # fmt: skip
+        fetcher.keep_fleet_slots = True
         assert isinstance(fetcher.fetch("https://news.example/a"), Fetched)
         clock.advance(1.0)  # the host rests longer than its delay + FLEET_LINGER
         fetcher.release_idle()
@@ -500,6 +502,20 @@ def test_a_kept_slot_is_given_back_with_the_delay_owed_and_on_a_pause() -> None:
         assert isinstance(busy, Fetched) and busy.final.status == 503
         assert ledger.calls[-3:] == ["acquire", "pause", "release"]  # not kept: the host rests
         assert ledger.held == {}
+
+
+def test_a_fetcher_that_gives_nothing_back_on_its_own_keeps_no_slot() -> None:
+    """A one-off fetch or an embedded Harvester has no loop giving idle slots back: each
+    request returns its slot, so another writer (a daemon, a second fetch) is not held up."""
+    ledger = CountingLedger()
+    with HttpFetcher(
+        FetchSettings(per_host_delay=0.0), clock=ManualClock(), sleep=lambda s: None,
+        transport=httpx.MockTransport(_ok), fleet=ledger, owner="w1",
+    ) as fetcher:  # fmt: skip
+        for n in range(2):
+            assert isinstance(fetcher.fetch(f"https://news.example/{n}"), Fetched)
+            assert ledger.held == {}
+    assert ledger.calls == ["acquire", "release"] * 3  # robots.txt and two pages
 
 
 def test_several_slots_per_host_go_to_the_catalog_every_request() -> None:

@@ -227,6 +227,10 @@ class HttpFetcher(Closeable):
         self._unreleased: list[tuple[str, str, float]] = []
         # fleet slots kept between this process's requests, by netloc (see FLEET_KEEP)
         self._kept: dict[str, _FleetSlot] = {}
+        # Only a process that gives idle slots back on its own keeps them (the daemon, whose
+        # lease loop calls release_idle): a one-off fetch or an embedded Harvester would hold
+        # the host from every other writer until the slot's hold lapsed.
+        self.keep_fleet_slots = False
         self._clock = clock or SystemClock()
         self._cancelled = threading.Event()
         self._sleep: Callable[[float], object] = (
@@ -530,7 +534,8 @@ class HttpFetcher(Closeable):
         slot per host, taken less than FLEET_KEEP ago, no pause), else give it back."""
         now = self._clock.monotonic()
         keep = (
-            self._settings.per_host_connections == 1
+            self.keep_fleet_slots
+            and self._settings.per_host_connections == 1
             and not self._fleet_down
             and now - slot.taken < FLEET_KEEP
             and self._paused_until.get(netloc, 0.0) <= now
