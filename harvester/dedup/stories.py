@@ -145,8 +145,9 @@ def relate(a: Fingerprint, b: Fingerprint) -> Relation:
     )
 
 
-# Evidence kinds whose URL names the article's source: they tie it to the article at that URL.
-SOURCE_KINDS = ("link", "canonical", "meta", "credit-line")
+# Evidence kinds whose URL names the article's source: they tie it to the article at that URL
+# (a credit line that spells out the original's address is as explicit as a link).
+SOURCE_KINDS = (*_URL_KINDS, "credit-line")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -318,8 +319,7 @@ def _claim(
     )
     own_name = canonical_name(member.outlet).casefold()
     for evidence in usable:
-        # A credit line that spells out the original's address is as explicit as a link.
-        if evidence.url and (evidence.kind in _URL_KINDS or evidence.kind == "credit-line"):
+        if evidence.url and evidence.kind in SOURCE_KINDS:
             target = by_url.get(evidence.url)
             if target is member:
                 continue
