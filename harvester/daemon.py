@@ -257,19 +257,33 @@ class Crawler:
 
     def claim(self) -> int:
         """Lease the pending URLs no live writer holds, up to what this writer's workers can
-        work soon, into the in-memory frontier; returns how many."""
-        room = self._room()
-        if room <= 0 or self.stopping.is_set():
+        work soon, into the in-memory frontier; returns how many.
+
+        Fast hosts' URLs first: while this writer holds its slow hosts' share, their URLs are
+        left to the fleet (they would only wait here behind the slow-host cap, taking room
+        fast hosts' URLs need). Only when the catalog has no fast work left for this writer
+        are slow hosts' URLs claimed into the rest of the room, and the cap may lift."""
+        fast_room, room = self._room()
+        if fast_room <= 0 or self.stopping.is_set():
             return 0
+        # a few per host and claim: enough to keep a host busy, little enough that every
+        # writer gets a share of the hosts
+        per_host = CLAIM_PER_HOST * self._settings.fetch.per_host_connections
+        skip = self.frontier.slow_hosts() if fast_room > room else set()
         items = self._catalog.frontier_claim(
             self.owner,
             now=self._now(),
-            limit=room,
-            # a few per host and claim: enough to keep a host busy, little enough that every
-            # writer gets a share of the hosts
-            per_host=CLAIM_PER_HOST * self._settings.fetch.per_host_connections,
+            limit=fast_room,
+            per_host=per_host,
             lease=LEASE,
+            skip_hosts=skip,
         )
+        more = len(items) >= fast_room
+        if skip and not more and room - len(items) > 0:
+            items += self._catalog.frontier_claim(
+                self.owner, now=self._now(), limit=room - len(items), per_host=per_host, lease=LEASE
+            )
+        self.frontier.claimable(more)
         return self.frontier.add(items)
 
     def _lease_loop(self) -> None:
@@ -329,17 +343,28 @@ class Crawler:
         ]
         # This writer keeps what its workers can work soon; the rest is left unleased for any
         # writer of the fleet with room (this one included) to claim.
-        room = max(0, self._room())
-        kept = self._catalog.frontier_add(found[:room], owner=self.owner, lease=LEASE)
-        left = self._catalog.frontier_add(found[room:])
+        fast_room, room = self._room()
+        keep: list[FrontierItem] = []
+        rest: list[FrontierItem] = []
+        for item in found:
+            if (room if self.frontier.is_slow(item.host) else fast_room) > len(keep):
+                keep.append(item)
+            else:
+                rest.append(item)
+        kept = self._catalog.frontier_add(keep, owner=self.owner, lease=LEASE)
+        left = self._catalog.frontier_add(rest)
         self.frontier.add(kept)
         return [i.url for i in (*kept, *left)]
 
-    def _room(self) -> int:
-        """How many more URLs this writer's workers can work soon (HELD_PER_WORKER each)."""
-        counts = self.frontier.counts()
-        held = counts["queued"] + counts["in_flight"]
-        return HELD_PER_WORKER * self._settings.fetch.workers - held
+    def _room(self) -> tuple[int, int]:
+        """How many more URLs this writer's workers can work soon (HELD_PER_WORKER each):
+        (for fast hosts' URLs, for any). Slow hosts' URLs beyond the slow hosts' share of the
+        pool (HELD_PER_WORKER per worker of it) take no room from fast hosts."""
+        fast, slow = self.frontier.held()
+        limit = HELD_PER_WORKER * self._settings.fetch.workers
+        cap = self.frontier.slow_limit
+        slow_share = limit if cap is None else HELD_PER_WORKER * cap
+        return limit - fast - min(slow, slow_share), limit - fast - slow
 
     # -- workers ------------------------------------------------------------------------------
 

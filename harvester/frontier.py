@@ -15,9 +15,11 @@ is simply pending again after a restart). This module is the dispatcher over the
 * slow hosts (fetches averaging ``SLOW_SECONDS`` or more, silent hosts included) share at most
   ``slow_limit`` workers between them while a fast host has work queued, so a tenth of the web
   answering slowly cannot occupy the whole pool while fast hosts wait; once only slow hosts
-  have work left and no poll is under way (:meth:`Frontier.discovering`: a poll may be about
-  to queue fast hosts' URLs, which workers held by slow hosts would then leave waiting), the
-  cap lifts.
+  have work left, no poll is under way (:meth:`Frontier.discovering`: a poll may be about
+  to queue fast hosts' URLs, which workers held by slow hosts would then leave waiting) and
+  the catalog has no fast hosts' URLs left for this writer to claim
+  (:meth:`Frontier.claimable`: the writer holds only part of the fleet's frontier), the cap
+  lifts.
 
 Thread-safe: workers block in :meth:`Frontier.take`.
 """
@@ -84,6 +86,7 @@ class Frontier:
         self._urls: set[str] = set()
         self._closed = False
         self._polls = 0  # polls under way (see discovering)
+        self._claimable = False  # the catalog has fast hosts' URLs left to claim (claimable)
         # When the one waiter that sleeps until the soonest resting host or retry is due (the
         # timekeeper) wakes; None when no one does. The other waiters sleep until notified, so
         # a host coming off its rest wakes one worker, not all of them (a thundering herd of
@@ -118,6 +121,20 @@ class Frontier:
         finally:
             with self._cond:
                 self._polls -= 1
+                self._cond.notify_all()  # workers held back by the cap may go now
+
+    @property
+    def slow_limit(self) -> int | None:
+        """The workers slow hosts share while fast hosts have work (None: no cap)."""
+        return self._slow_limit
+
+    def claimable(self, more: bool) -> None:
+        """Tell whether the catalog holds fast hosts' URLs this writer could claim (its last
+        claim got all it asked for): while it does, the slow-host cap stays on even when only
+        slow hosts have work queued here."""
+        with self._cond:
+            was, self._claimable = self._claimable, more
+            if was and not more:
                 self._cond.notify_all()  # workers held back by the cap may go now
 
     def _queue(self, item: FrontierItem) -> None:
@@ -162,9 +179,14 @@ class Frontier:
                         held_back = held_back or host
                         continue
                     return self._hand_out(host, slow)
-                if held_back is not None and not fast_waiting and not self._polls:
-                    # Only slow hosts have work left and no poll may add fast ones: the cap
-                    # would just idle the pool.
+                if (
+                    held_back is not None
+                    and not fast_waiting
+                    and not self._polls
+                    and not self._claimable
+                ):
+                    # Only slow hosts have work left, and neither a poll nor a claim may add
+                    # fast ones: the cap would just idle the pool.
                     return self._hand_out(held_back, slow=True)
                 if now >= deadline:
                     return None
@@ -190,6 +212,25 @@ class Frontier:
 
     def _is_slow(self, host: str) -> bool:
         return self._seconds.get(host, 0.0) >= SLOW_SECONDS
+
+    def is_slow(self, host: str) -> bool:
+        """Whether ``host``'s fetches average ``SLOW_SECONDS`` or more."""
+        with self._cond:
+            return self._is_slow(host)
+
+    def slow_hosts(self) -> set[str]:
+        """The hosts whose fetches average ``SLOW_SECONDS`` or more."""
+        with self._cond:
+            return {host for host, seconds in self._seconds.items() if seconds >= SLOW_SECONDS}
+
+    def held(self) -> tuple[int, int]:
+        """Items queued or in flight (not those waiting for a retry): (on fast hosts, on slow
+        hosts)."""
+        with self._cond:
+            slow = sum(len(q) for h, q in self._queues.items() if self._is_slow(h))
+            slow += sum(n for h, n in self._busy.items() if self._is_slow(h))
+            queued = sum(len(q) for q in self._queues.values())
+            return queued + sum(self._busy.values()) - slow, slow
 
     def _hand_out(self, host: str, slow: bool) -> FrontierItem:
         item = self._queues[host].popleft()

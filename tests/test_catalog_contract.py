@@ -763,6 +763,18 @@ def test_frontier_claim_limit_per_host_and_due(catalog: Catalog) -> None:
     assert claim("D", 10, 10, now=NOW + 1000) == [later]
 
 
+def test_frontier_claim_leaves_out_skipped_hosts(catalog: Catalog) -> None:
+    """A writer whose share for slow hosts is full claims only other hosts' URLs."""
+    slow = [f"https://slow{n}.test/{k}" for n in range(3) for k in range(2)]
+    fast = [f"https://fast{n}.test/{k}" for n in range(2) for k in range(2)]
+    catalog.frontier_add([item(u) for u in (*slow, *fast)])
+    skip = {f"slow{n}.test" for n in range(3)} | {"never-queued.test"}
+    got = catalog.frontier_claim("A", now=NOW, limit=10, per_host=10, lease=LONG, skip_hosts=skip)
+    assert sorted(i.url for i in got) == sorted(fast)
+    rest = catalog.frontier_claim("A", now=NOW, limit=10, per_host=10, lease=LONG)
+    assert sorted(i.url for i in rest) == sorted(slow)
+
+
 def test_frontier_leases_expire_renew_and_release(catalog: Catalog) -> None:
     urls = [f"https://h{n % 3}.test/{n}" for n in range(6)]
     catalog.frontier_add([item(u) for u in urls])

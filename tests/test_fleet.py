@@ -679,3 +679,35 @@ def test_urls_beyond_what_the_poller_can_work_soon_are_left_for_the_fleet(
             other.stop()
     assert held <= room, f"the poller holds {held} URLs, room for {room}"
     assert claimed == min(room, len(found) - held)
+
+
+def test_slow_hosts_urls_take_no_room_from_fast_hosts(fleet_settings: Settings) -> None:
+    """A writer holds its slow hosts' share of URLs: its claims then take fast hosts' URLs
+    only, and while the catalog has fast work for it the slow-host cap stays on (before, slow
+    hosts' URLs, which wait behind the cap, filled the writer's room: fast hosts' URLs were
+    left in the catalog and the cap lifted, since the writer saw only slow hosts' work)."""
+    settings = with_fetch(fleet_settings, workers=4)  # room 8; slow hosts: 1 worker, 2 URLs
+    now = time.time()
+    slow = [f"127.0.0.{2 + n}:8000" for n in range(6)]
+    fast = [f"127.0.0.{20 + n}:8000" for n in range(4)]
+    with Harvester(settings) as writer:
+        catalog = writer.store.catalog
+        catalog.frontier_add([i for h in slow for i in _items(h, 4, now)])
+        catalog.frontier_add([i for h in fast for i in _items(h, 3, now)])
+        crawler = Crawler(writer, clock=SystemClock())  # claims at start: each host's oldest
+        try:
+            for host in slow:
+                crawler.frontier.observe(host, 5.0)
+            assert crawler.frontier.held() == (2, 6)
+            assert crawler.claim() == 4  # fast hosts' URLs only, the slow share being full
+            assert crawler.frontier.held() == (6, 6)
+            assert catalog.leases()[crawler.owner]["urls"] == 12
+            taken = [crawler.frontier.take(0) for _ in range(5)]
+            hosts = [t.host for t in taken if t is not None]
+            # 4 fast hosts (one worker each) and the slow hosts' one worker; the cap stays on
+            # although no fast host is free: the catalog still holds fast work for this writer
+            assert sorted(h for h in hosts if h in fast) == sorted(fast)
+            assert sum(h in slow for h in hosts) == 1
+            assert crawler.frontier.take(0) is None
+        finally:
+            crawler.stop()

@@ -128,6 +128,30 @@ def test_the_slow_cap_stays_while_a_poll_may_queue_fast_hosts() -> None:
     assert isinstance(got, FrontierItem) and got.host in ("s1", "s2")
 
 
+def test_the_slow_cap_stays_while_the_catalog_has_fast_work_to_claim() -> None:
+    """A writer holds part of the fleet's frontier: seeing only slow hosts' work here does not
+    lift the cap while its last claim says the catalog has fast hosts' URLs left for it. Being
+    told it has none wakes a worker held back."""
+    frontier = Frontier(now=Clock(), ready_in=lambda host: 0.0, slow_limit=1)
+    for host in ("s1", "s2"):
+        frontier.observe(host, SLOW_SECONDS * 2)
+    frontier.add([item(h, 1) for h in ("s1", "s2")])
+    frontier.claimable(True)
+    assert frontier.held() == (0, 2)
+    assert frontier.take(0) is not None  # the cap's one slow worker
+    assert frontier.take(0) is None  # held back: fast work is coming
+    results: list[object] = []
+    worker = threading.Thread(target=lambda: results.append(frontier.take(timeout=30)))
+    worker.start()
+    frontier.claimable(False)
+    worker.join(5)
+    assert not worker.is_alive()
+    got = results[0]
+    assert isinstance(got, FrontierItem) and got.host in ("s1", "s2")
+    assert frontier.held() == (0, 2)
+    assert frontier.slow_hosts() == {"s1", "s2"}
+
+
 def test_a_host_that_speeds_up_is_no_longer_slow() -> None:
     frontier = Frontier(now=Clock(), ready_in=lambda host: 0.0, slow_limit=0)
     frontier.observe("h", SLOW_SECONDS * 3)

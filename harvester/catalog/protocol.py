@@ -7,7 +7,7 @@ this Protocol, never an engine class.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -246,12 +246,19 @@ class Catalog(Protocol):
         ...
 
     def frontier_claim(
-        self, owner: str, *, now: float, limit: int, per_host: int, lease: float
+        self,
+        owner: str,
+        *,
+        now: float,
+        limit: int,
+        per_host: int,
+        lease: float,
+        skip_hosts: Collection[str] = (),
     ) -> list[FrontierItem]:
         """Lease up to ``limit`` pending URLs due at ``now`` that no live lease holds (at most
-        ``per_host`` of one host; hosts in turn, each host's oldest first), to ``owner`` for
-        ``lease`` seconds. Two
-        writers claiming at once never get the same URL."""
+        ``per_host`` of one host; hosts in turn, each host's oldest first; none of
+        ``skip_hosts``), to ``owner`` for ``lease`` seconds. Two writers claiming at once never
+        get the same URL."""
         ...
 
     def frontier_renew(self, owner: str, lease: float) -> int:

@@ -18,7 +18,7 @@ import json
 import threading
 import uuid
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -49,6 +49,8 @@ __all__ = ["SCHEMA_VERSION", "SqlCatalog", "Tx", "article_columns", "backfill_ar
 # 1-3: one writer (issues 2-7); 4: many writers (leases, fleet politeness, placement order);
 # 5: the story desk (full-text search; each article row's original and run time as columns).
 SCHEMA_VERSION = 5
+# frontier_claim leaves out at most this many hosts (bound parameters per statement).
+MAX_SKIP_HOSTS = 500
 
 Params = Sequence[object]
 Row = tuple[Any, ...]
@@ -984,12 +986,22 @@ class SqlCatalog(Closeable):
         return [self._frontier_item(r) for r in rows]
 
     def frontier_claim(
-        self, owner: str, *, now: float, limit: int, per_host: int, lease: float
+        self,
+        owner: str,
+        *,
+        now: float,
+        limit: int,
+        per_host: int,
+        lease: float,
+        skip_hosts: Collection[str] = (),
     ) -> list[FrontierItem]:
         """Lease up to ``limit`` due, unleased pending URLs (``per_host`` at most per host;
-        hosts in turn, each host's oldest first)."""
+        hosts in turn, each host's oldest first; none of the first MAX_SKIP_HOSTS of
+        ``skip_hosts``)."""
         if limit <= 0:
             return []
+        skip = sorted(skip_hosts)[:MAX_SKIP_HOSTS]
+        not_skipped = f" AND host NOT IN ({', '.join('?' * len(skip))})" if skip else ""
         free = f"(lease_until IS NULL OR lease_until < {self.NOW})"
         with self._tx(write=True) as tx:
             rows = tx.execute(
@@ -999,10 +1011,10 @@ class SqlCatalog(Closeable):
                 f" WHERE {free} AND seq IN (SELECT seq FROM frontier WHERE {free} AND seq IN ("
                 " SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER"
                 " (PARTITION BY host ORDER BY seq) AS n FROM frontier"
-                f" WHERE state = 'pending' AND not_before <= ? AND {free}) ranked"
+                f" WHERE state = 'pending' AND not_before <= ? AND {free}{not_skipped}) ranked"
                 f" WHERE n <= ? ORDER BY n, seq LIMIT ?){self.SKIP_LOCKED})"
                 f" RETURNING {self._FRONTIER_COLUMNS}",
-                (owner, lease, now, per_host, limit),
+                (owner, lease, now, *skip, per_host, limit),
             )
         return sorted((self._frontier_item(r) for r in rows), key=lambda i: i.seq)
 
